@@ -1,0 +1,81 @@
+"""Alerts: what the detectors say, with a deterministic id so every consumer can dedupe."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import msgspec
+
+Severity = Literal["info", "warning", "critical"]
+Status = Literal["firing", "resolved"]
+
+# Rule names are metric label values: a fixed, small set.
+DEADLINE = "deadline"
+STALL = "stall"
+PING_PONG_UNIT = "ping_pong_unit"
+PING_PONG_OFFICER = "ping_pong_officer"
+REFERRAL_CHAIN = "referral_chain"
+CONSULTATION_COUNT = "consultation_count"
+CONSULTATION_LATE = "consultation_late"
+TRANSFER_LATE = "transfer_late"
+ACCEPTANCE_LATE = "acceptance_late"
+SUPPLEMENT_LATE = "supplement_late"
+SUPPLEMENT_REPEATED = "supplement_repeated"
+SUPPLEMENT_EXPIRED = "supplement_expired"
+RESCHEDULE_LATE = "reschedule_late"
+RESCHEDULE_REPEATED = "reschedule_repeated"
+
+RULES: tuple[str, ...] = (
+    DEADLINE,
+    STALL,
+    PING_PONG_UNIT,
+    PING_PONG_OFFICER,
+    REFERRAL_CHAIN,
+    CONSULTATION_COUNT,
+    CONSULTATION_LATE,
+    TRANSFER_LATE,
+    ACCEPTANCE_LATE,
+    SUPPLEMENT_LATE,
+    SUPPLEMENT_REPEATED,
+    SUPPLEMENT_EXPIRED,
+    RESCHEDULE_LATE,
+    RESCHEDULE_REPEATED,
+)
+
+
+class Alert(msgspec.Struct, frozen=True, omit_defaults=True):
+    """One alert about one dossier.  `id` = dossier/rule/level/anchor: the same situation
+    always yields the same id, whether live or replayed, so it never fires twice."""
+
+    id: str
+    status: Status
+    rule: str
+    level: str
+    severity: Severity
+    dossier: str
+    at: str
+    """When it fired (or resolved): the event or timer instant, local ISO-8601."""
+    unit: str | None = None
+    officer: str | None = None
+    procedure: str | None = None
+    procedure_group: str | None = None
+    due: str | None = None
+    evidence: str = ""
+    chain: tuple[tuple[str, str], ...] = ()
+    """For referrals: (unit or officer, when it arrived there), oldest first."""
+
+
+def alert_id(dossier: str, rule: str, level: str, anchor: object) -> str:
+    return f"{dossier}/{rule}/{level}/{anchor}"
+
+
+_encoder = msgspec.json.Encoder()
+_decoder = msgspec.json.Decoder(Alert)
+
+
+def encode_alert(alert: Alert) -> bytes:
+    return _encoder.encode(alert)
+
+
+def decode_alert(raw: bytes) -> Alert:
+    return _decoder.decode(raw)

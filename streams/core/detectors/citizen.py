@@ -1,0 +1,93 @@
+"""Rules that protect the citizen: one supplement request only, the time limit
+restarting once the dossier is complete, closure when the supplement never comes,
+and at most one re-appointment, announced at least a working day before the due date
+(Decree 118/2025 arts 11(2)(c), 16(3), 19(5), 19(6))."""
+
+from __future__ import annotations
+
+from streams.core import alerts as r
+from streams.core.calendar import DAY, day_start, local_day, to_iso
+from streams.core.context import Ctx
+from streams.core.dossier import CLOSED, EXPIRY_BIT, SUPPLEMENT, Dossier
+from streams.core.policy import Policy
+
+
+def supplement_requested(ctx: Ctx, d: Dossier, at: int) -> None:
+    x = d.extra()
+    x.supplements += 1
+    limit = ctx.policy.max_supplement_requests
+    if x.supplements > limit:
+        ctx.fire(
+            d,
+            r.SUPPLEMENT_REPEATED,
+            "breach",
+            "critical",
+            x.supplements,
+            at,
+            f"supplement request number {x.supplements} (the law allows {limit}: guidance"
+            " must be complete the first time); counts as late in the 766 index",
+        )
+
+
+def expiry_due(d: Dossier, p: Policy) -> int | None:
+    if d.status != SUPPLEMENT or d.fired & EXPIRY_BIT or d.x is None or d.x.supplement_at is None:
+        return None
+    return d.x.supplement_at + p.supplement_wait_days * DAY
+
+
+def fire_expiry(ctx: Ctx, d: Dossier, at: int) -> None:
+    d.fired |= EXPIRY_BIT
+    d.status = CLOSED
+    days = ctx.policy.supplement_wait_days
+    ctx.fire(
+        d,
+        r.SUPPLEMENT_EXPIRED,
+        "closed",
+        "info",
+        at,
+        at,
+        f"no supplement within {days} days of the request: the dossier is closed (art 19(5))",
+    )
+    ctx.resolve(
+        d,
+        at,
+        lambda aid: not aid.endswith(f"/{r.SUPPLEMENT_EXPIRED}/closed/{at}"),
+        "dossier closed",
+    )
+
+
+def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
+    """Check the re-appointment against the rules, before the due date moves."""
+    x = d.extra()
+    x.reschedules += 1
+    p = ctx.policy
+    if x.reschedules > p.max_reschedules:
+        ctx.fire(
+            d,
+            r.RESCHEDULE_REPEATED,
+            "breach",
+            "critical",
+            x.reschedules,
+            at,
+            f"re-appointment number {x.reschedules} (new date {to_iso(new_due)});"
+            f" the law allows {p.max_reschedules} (art 19(6))",
+        )
+    if d.due is None:
+        return
+    due_day = local_day(d.due - 1)
+    latest_day = due_day
+    for _ in range(p.reschedule_notice_working_days):
+        latest_day = p.calendar.previous_working_day(latest_day)
+    latest = day_start(latest_day + 1)
+    if at >= latest:
+        ctx.fire(
+            d,
+            r.RESCHEDULE_LATE,
+            "breach",
+            "warning",
+            x.reschedules,
+            at,
+            f"apology and new date issued {to_iso(at)}, later than"
+            f" {p.reschedule_notice_working_days} working day before the due date"
+            f" {to_iso(d.due)} (art 19(6))",
+        )

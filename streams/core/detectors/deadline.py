@@ -1,0 +1,73 @@
+"""Deadline levels: near-due warnings at fractions of the time limit, the breach at the
+due instant, escalation levels a few working days after it ("Sắp đến hạn" / "Quá hạn")."""
+
+from __future__ import annotations
+
+from streams.core import alerts as r
+from streams.core.alerts import Severity
+from streams.core.calendar import to_iso
+from streams.core.context import Ctx, rule_of
+from streams.core.dossier import DEADLINE_MASK, OPEN, Dossier
+from streams.core.policy import Policy, parse_limit
+
+
+def levels(d: Dossier, p: Policy) -> list[tuple[int, str]]:
+    """(instant, level) for the dossier's current due date, in time order."""
+    if d.due is None or d.start is None:
+        return []
+    out: list[tuple[int, str]] = []
+    kind = parse_limit(d.limit).kind if d.limit else "wd"
+    cal = p.calendar
+    for f in p.warning_fractions:
+        if kind == "wd":
+            at = cal.add_working_seconds(
+                d.start, int(f * cal.working_seconds_between(d.start, d.due))
+            )
+        elif kind == "wh":
+            at = cal.add_working_hours(d.start, int(f * cal.working_hours_between(d.start, d.due)))
+        else:
+            at = d.start + int(f * (d.due - d.start))
+        out.append((min(at, d.due), f"near_due_{round(f * 100)}"))
+    out.append((d.due, "overdue"))
+    for n, days in enumerate(p.escalation_working_days, start=1):
+        out.append((cal.add_working_days(d.due - 1, days), f"escalation_{n}"))
+    return out
+
+
+def next_at(d: Dossier, p: Policy) -> int | None:
+    if d.status != OPEN or d.due is None:
+        return None
+    for bit, (at, _) in enumerate(levels(d, p)):
+        if not d.fired & (1 << bit):
+            return at
+    return None
+
+
+def fire(ctx: Ctx, d: Dossier, now: int) -> None:
+    """Fire every level that fell due strictly before `now`."""
+    if d.status != OPEN or d.due is None:
+        return
+    for bit, (at, level) in enumerate(levels(d, ctx.policy)):
+        if d.fired & (1 << bit) or at >= now:
+            continue
+        d.fired |= 1 << bit
+        severity: Severity
+        if level.startswith("near_due"):
+            severity = "warning"
+            text = f"near due: {level[9:]}% of the time limit used; due {to_iso(d.due)}"
+        elif level == "overdue":
+            severity = "critical"
+            text = (
+                f"overdue: the due date {to_iso(d.due)} has passed while the dossier is in {d.unit}"
+            )
+        else:
+            severity = "critical"
+            step = level.replace("_", " ")
+            text = f"still overdue at {step} (due {to_iso(d.due)}), held by {d.unit}"
+        ctx.fire(d, r.DEADLINE, level, severity, d.due, at, text)
+
+
+def rearm(ctx: Ctx, d: Dossier, at: int, why: str) -> None:
+    """The due date moved: resolve the old deadline alerts and start the levels afresh."""
+    d.fired &= ~DEADLINE_MASK
+    ctx.resolve(d, at, lambda aid: rule_of(aid) == r.DEADLINE, why)

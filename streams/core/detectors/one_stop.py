@@ -1,0 +1,98 @@
+"""One-Stop Unit rules of Decree 118/2025: transfer the same working day, or at the
+start of the next one when received after 15:00 (art 18(2)); accept or send back an
+online submission within 8 working hours (art 17(2)); ask for a supplement within 3
+working days of receipt (art 19(5))."""
+
+from __future__ import annotations
+
+from streams.core import alerts as r
+from streams.core.calendar import DAY, LOCAL_OFFSET, to_iso
+from streams.core.context import Ctx, rule_of
+from streams.core.dossier import ACCEPTANCE_BIT, OPEN, SUBMITTED, TRANSFER_BIT, Dossier
+from streams.core.policy import Policy
+
+
+def transfer_due(d: Dossier, p: Policy) -> int | None:
+    """When a dossier received at the One-Stop Unit must have left it."""
+    if (
+        d.status != OPEN
+        or d.fired & TRANSFER_BIT
+        or d.unit != p.one_stop_unit
+        or d.received_at is None
+    ):
+        return None
+    cal = p.unit_calendar(p.one_stop_unit)
+    received = d.received_at
+    time_of_day = (received + LOCAL_OFFSET) % DAY
+    if cal.is_working_day((received + LOCAL_OFFSET) // DAY) and time_of_day < p.transfer_cutoff:
+        return cal.end_of_office_hours(received)
+    return cal.start_of_next_working_day(received) + p.next_day_transfer_grace
+
+
+def fire_transfer(ctx: Ctx, d: Dossier, at: int) -> None:
+    d.fired |= TRANSFER_BIT
+    assert d.received_at is not None
+    ctx.fire(
+        d,
+        r.TRANSFER_LATE,
+        "breach",
+        "warning",
+        d.received_at,
+        at,
+        f"received at {to_iso(d.received_at)} and still in {d.unit} at {to_iso(at)}:"
+        " must be transferred the same working day, or at the start of the next one"
+        " when received after the cut-off (art 18(2))",
+    )
+
+
+def left_one_stop(ctx: Ctx, d: Dossier, at: int) -> None:
+    """The dossier moved on: the transfer rule is settled, and a late-transfer alert clears."""
+    d.fired |= TRANSFER_BIT
+    ctx.resolve(d, at, lambda aid: rule_of(aid) == r.TRANSFER_LATE, f"transferred at {to_iso(at)}")
+
+
+def acceptance_due(d: Dossier, p: Policy) -> int | None:
+    hours = p.online_acceptance_working_hours
+    if d.status != SUBMITTED or d.fired & ACCEPTANCE_BIT or not hours or d.start is None:
+        return None
+    return p.unit_calendar(d.unit).add_working_hours(d.start, int(hours * 3600))
+
+
+def fire_acceptance(ctx: Ctx, d: Dossier, at: int) -> None:
+    d.fired |= ACCEPTANCE_BIT
+    assert d.start is not None
+    ctx.fire(
+        d,
+        r.ACCEPTANCE_LATE,
+        "breach",
+        "warning",
+        d.start,
+        at,
+        f"online submission of {to_iso(d.start)} neither accepted nor sent back for"
+        f" supplement within {ctx.policy.online_acceptance_working_hours:g} working hours"
+        " (art 17(2))",
+    )
+
+
+def accepted(ctx: Ctx, d: Dossier, at: int) -> None:
+    """Accepted, or sent back for a supplement: the acceptance rule is settled."""
+    d.fired |= ACCEPTANCE_BIT
+    ctx.resolve(d, at, lambda aid: rule_of(aid) == r.ACCEPTANCE_LATE, f"answered at {to_iso(at)}")
+
+
+def check_supplement_timing(ctx: Ctx, d: Dossier, at: int) -> None:
+    days = ctx.policy.supplement_request_working_days
+    if d.start is None or d.status != OPEN:
+        return
+    latest = ctx.policy.calendar.add_working_days(d.start, days)
+    if at > latest:
+        ctx.fire(
+            d,
+            r.SUPPLEMENT_LATE,
+            "breach",
+            "warning",
+            at,
+            at,
+            f"supplement requested at {to_iso(at)}, after the {days} working days allowed"
+            f" from receipt ({to_iso(d.start)}; latest {to_iso(latest)}) (art 19(5))",
+        )

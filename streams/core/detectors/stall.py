@@ -1,0 +1,48 @@
+"""Stall: a dossier left without any progress for N working days in one unit."""
+
+from __future__ import annotations
+
+from streams.core import alerts as r
+from streams.core.calendar import DAY, to_iso
+from streams.core.context import Ctx, rule_of
+from streams.core.dossier import OPEN, STALL_BIT, Dossier
+from streams.core.policy import Policy
+
+
+def next_at(d: Dossier, p: Policy) -> int | None:
+    if d.status != OPEN or d.fired & STALL_BIT:
+        return None
+    return p.calendar.add_working_seconds(d.since, int(p.stall_working_days * DAY))
+
+
+def earliest(d: Dossier, p: Policy) -> int | None:
+    """A cheap lower bound of `next_at` (working time never outruns the wall clock)."""
+    if d.status != OPEN or d.fired & STALL_BIT:
+        return None
+    return d.since + int(p.stall_working_days * DAY)
+
+
+def fire(ctx: Ctx, d: Dossier, now: int) -> None:
+    at = next_at(d, ctx.policy)
+    if at is None or at >= now:
+        return
+    d.fired |= STALL_BIT
+    days = ctx.policy.stall_working_days
+    ctx.fire(
+        d,
+        r.STALL,
+        "warning",
+        "warning",
+        d.since,
+        at,
+        f"no progress for {days:g} working days in {d.unit} since {to_iso(d.since)}"
+        + (f" (officer {d.officer})" if d.officer else ""),
+    )
+
+
+def progressed(ctx: Ctx, d: Dossier, at: int) -> None:
+    """Any event is progress: the stall clock restarts and a stall alert clears."""
+    d.since = at
+    if d.fired & STALL_BIT:
+        d.fired &= ~STALL_BIT
+        ctx.resolve(d, at, lambda aid: rule_of(aid) == r.STALL, "progress made")

@@ -1,0 +1,104 @@
+"""Per-dossier state: small enough to keep millions of open dossiers in memory.
+
+Everything a detector needs lives here, so the same state serialises into a Faust
+table and rebuilds a replay.  Rarely used facts (consultations, supplements, open
+alerts) live in `Extra`, which most dossiers never allocate.
+"""
+
+from __future__ import annotations
+
+import msgspec
+
+# Status codes (small ints keep the state compact; names are for people).
+NEW = 0  # events seen, but no submission or receipt yet
+SUBMITTED = 1  # online submission acknowledged, not yet accepted
+OPEN = 2  # accepted: the time limit runs
+SUPPLEMENT = 3  # waiting for the citizen's documents: the time limit is stopped
+COMPLETED = 4
+DELIVERED = 5
+WITHDRAWN = 6
+CLOSED = 7  # the supplement never came (art 19(5))
+
+STATUS_NAMES = (
+    "new",
+    "submitted",
+    "open",
+    "supplement",
+    "completed",
+    "delivered",
+    "withdrawn",
+    "closed",
+)
+FINISHED = frozenset({COMPLETED, DELIVERED, WITHDRAWN, CLOSED})
+RUNNING = frozenset({OPEN})
+
+TRAIL_UNITS = 8
+"""Units kept with their arrival times, for ping-pong evidence."""
+
+
+class Extra(msgspec.Struct, array_like=True, gc=False):
+    unit_bounces: int = 0
+    officer_bounces: int = 0
+    supplements: int = 0
+    supplement_at: int | None = None
+    supplement_wait: int = 0  # seconds the citizen held the dossier (766 subtracts it)
+    reschedules: int = 0
+    consultations: int = 0
+    pending: tuple[tuple[str, str, int, bool], ...] = ()  # (unit, id, reply_due, late_fired)
+    emitted: tuple[str, ...] = ()  # every alert id ever fired for this dossier
+    open: tuple[tuple[str, str | None], ...] = ()  # firing alerts: (id, unit)
+    completed_at: int | None = None
+    late: bool = False
+
+
+class Dossier(msgspec.Struct, array_like=True, gc=False):
+    id: str
+    policy: int = 0
+    status: int = NEW
+    procedure: str = ""
+    group: str = ""
+    unit: str | None = None
+    officer: str | None = None
+    limit: str | None = None  # "15wd"…; None when the due date came from the receipt
+    received_at: int | None = None
+    start: int | None = None  # when the time limit runs from (restarts after a supplement);
+    # while only submitted online, the submission instant
+    due: int | None = None
+    deadline_next: int | None = None  # exact instant of the next deadline level, cached
+    last_at: int = 0  # latest event time applied: the dossier's clock never goes back
+    since: int = 0  # last progress, for the stall detector
+    fired: int = 0  # bits: timer alerts fired in the current deadline epoch
+    trail: tuple[str | int, ...] = ()  # flat (unit, since, unit, since, ...), collapsed
+    officers: tuple[str | int, ...] = ()  # flat (officer, since, ...), collapsed
+    seen_units: tuple[str, ...] = ()  # distinct units visited, capped
+    recent_ids: bytes = b""  # crc32 of the last event ids, for duplicate detection
+    wake: int | None = None  # when the timer index will look at this dossier next
+    x: Extra | None = None
+
+    def extra(self) -> Extra:
+        if self.x is None:
+            self.x = Extra()
+        return self.x
+
+    @property
+    def status_name(self) -> str:
+        return STATUS_NAMES[self.status]
+
+
+# Bits of `Dossier.fired` beyond the deadline levels (bits 0–9).
+STALL_BIT = 1 << 12
+TRANSFER_BIT = 1 << 13
+ACCEPTANCE_BIT = 1 << 14
+EXPIRY_BIT = 1 << 15
+DEADLINE_MASK = (1 << 12) - 1
+
+_state_encoder = msgspec.msgpack.Encoder()
+_state_decoder = msgspec.msgpack.Decoder(Dossier)
+
+
+def encode_state(d: Dossier) -> bytes:
+    return _state_encoder.encode(d)
+
+
+def decode_state(raw: bytes) -> Dossier:
+    return _state_decoder.decode(raw)

@@ -1,0 +1,116 @@
+"""The engine: dossier states, the deadline index and the clock, driving the pure core.
+
+Replay, the demo and tests use it directly; the Faust worker keeps the states in a
+table and the same index per partition.  Time comes in from outside (`advance`): a
+watermark of event time in replay, the wall clock live.
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+
+from streams.core.alerts import Alert
+from streams.core.calendar import DAY, to_instant
+from streams.core.dossier import COMPLETED, DELIVERED, FINISHED, Dossier
+from streams.core.events import DossierEvent, type_name
+from streams.core.machine import apply_event, fire_due, wake_hint
+from streams.core.policy import PolicyBook
+from streams.core.timers import TimerIndex
+
+
+@dataclass
+class EngineStats:
+    events: int = 0
+    duplicates: int = 0
+    out_of_order: int = 0
+    by_type: Counter[str] = field(default_factory=Counter)
+    dossiers: int = 0  # distinct dossiers ever seen
+    completed: int = 0
+    completed_on_time: int = 0
+    evicted: int = 0
+
+
+class Engine:
+    """Owns the dossiers in memory; every alert goes through `apply` or `advance`."""
+
+    def __init__(self, book: PolicyBook | None = None, *, retention_days: int = 30) -> None:
+        self.book = book or PolicyBook.builtin()
+        self.dossiers: dict[str, Dossier] = {}
+        self.index = TimerIndex()
+        self.retention = retention_days * DAY
+        self.stats = EngineStats()
+        self.now: int | None = None  # the latest instant the engine was advanced to
+
+    def apply(self, event: DossierEvent) -> list[Alert]:
+        """Apply one event (its dossier's own timers are brought up to its time first)."""
+        stats = self.stats
+        stats.events += 1
+        key = event.subject
+        d = self.dossiers.get(key)
+        if d is None:
+            stats.dossiers += 1
+        before_status = d.status if d is not None else None
+        last = d.last_at if d is not None else None
+        recent = d.recent_ids if d is not None else None
+        d, alerts = apply_event(d, event, self.book)
+        if recent is not None and d.recent_ids == recent:
+            stats.duplicates += 1
+            return alerts
+        stats.by_type[type_name(event)] += 1
+        if last is not None and to_instant(event.time) < last:
+            stats.out_of_order += 1
+        self.dossiers[key] = d
+        self._count_finish(before_status, d)
+        self._reschedule(d)
+        return alerts
+
+    def advance(self, now: int) -> list[Alert]:
+        """Move the clock to `now`: fire every timer strictly before it, earliest first."""
+        if self.now is not None and now <= self.now:
+            return []
+        self.now = now
+        out: list[Alert] = []
+        dossiers = self.dossiers
+        due = list(self.index.pop_due(now, lambda k: _wake(dossiers.get(k))))
+        for key in due:
+            d = dossiers[key]
+            d.wake = None
+            if d.status in FINISHED and d.last_at + self.retention < now:
+                del dossiers[key]
+                self.stats.evicted += 1
+                continue
+            before = d.status
+            out.extend(fire_due(d, now, self.book))
+            self._count_finish(before, d)
+            self._reschedule(d)
+        if self.index.needs_compaction():
+            self.index.rebuild((d.wake, k) for k, d in dossiers.items() if d.wake is not None)
+        return out
+
+    def drain(self, events: Iterable[DossierEvent]) -> list[Alert]:
+        out: list[Alert] = []
+        for e in events:
+            out.extend(self.apply(e))
+        return out
+
+    def _reschedule(self, d: Dossier) -> None:
+        hint = wake_hint(d, self.book[d.policy], self.retention)
+        d.wake = self.index.schedule(d.id, d.wake, hint)
+
+    def _count_finish(self, before: int | None, d: Dossier) -> None:
+        if before == d.status or d.status not in (COMPLETED, DELIVERED):
+            return
+        if before in (COMPLETED, DELIVERED):
+            return
+        self.stats.completed += 1
+        if d.x is not None and not d.x.late:
+            self.stats.completed_on_time += 1
+
+    def open_dossiers(self) -> Iterable[Dossier]:
+        return (d for d in self.dossiers.values() if d.status not in FINISHED)
+
+
+def _wake(d: Dossier | None) -> int | None:
+    return d.wake if d is not None else None

@@ -1,0 +1,171 @@
+"""Vietnamese public holidays: the announced days off as data, the Labour Code rule otherwise.
+
+Announced years (streams/policy/holidays-vn.toml) are authoritative.  For any other
+year the days off are derived from Labour Code 2019 arts 112 and 111(3): 1/1; Tết five
+days (the last day of the lunar year and the first four of the new one); Hùng Kings
+10/3 lunar; 30/4; 1/5; 2/9 plus 3/9; a holiday on a Saturday or Sunday gives the next
+working day off.  The yearly swaps the government announces cannot be derived, so a
+replay over an unannounced year is approximate, and says so (`is_announced`).
+
+The lunar calendar is Hồ Ngọc Đức's astronomical algorithm at UTC+7, which is what makes
+the Vietnamese Tết differ from the Chinese New Year in some years (e.g. 1985, 2007).
+"""
+
+from __future__ import annotations
+
+import math
+import tomllib
+from dataclasses import dataclass
+from datetime import date, timedelta
+from functools import cache
+from importlib import resources
+
+_TZ_HOURS = 7.0
+_JD_OFFSET = 1721425  # Julian day number of date.fromordinal(0)
+
+
+def _jd(d: date) -> int:
+    return d.toordinal() + _JD_OFFSET
+
+
+def _from_jd(jd: int) -> date:
+    return date.fromordinal(jd - _JD_OFFSET)
+
+
+def _new_moon(k: int) -> float:
+    t = k / 1236.85
+    t2, t3 = t * t, t * t * t
+    dr = math.pi / 180
+    jd1 = 2415020.75933 + 29.53058868 * k + 0.0001178 * t2 - 0.000000155 * t3
+    jd1 += 0.00033 * math.sin((166.56 + 132.87 * t - 0.009173 * t2) * dr)
+    m = 359.2242 + 29.10535608 * k - 0.0000333 * t2 - 0.00000347 * t3
+    mpr = 306.0253 + 385.81691806 * k + 0.0107306 * t2 + 0.00001236 * t3
+    f = 21.2964 + 390.67050646 * k - 0.0016528 * t2 - 0.00000239 * t3
+    c1 = (0.1734 - 0.000393 * t) * math.sin(m * dr) + 0.0021 * math.sin(2 * dr * m)
+    c1 -= 0.4068 * math.sin(mpr * dr) - 0.0161 * math.sin(dr * 2 * mpr)
+    c1 -= 0.0004 * math.sin(dr * 3 * mpr)
+    c1 += 0.0104 * math.sin(dr * 2 * f) - 0.0051 * math.sin(dr * (m + mpr))
+    c1 -= 0.0074 * math.sin(dr * (m - mpr)) + 0.0004 * math.sin(dr * (2 * f + m))
+    c1 -= 0.0004 * math.sin(dr * (2 * f - m)) - 0.0006 * math.sin(dr * (2 * f + mpr))
+    c1 += 0.0010 * math.sin(dr * (2 * f - mpr)) + 0.0005 * math.sin(dr * (2 * mpr + m))
+    if t < -11:
+        deltat = 0.001 + 0.000839 * t + 0.0002261 * t2 - 0.00000845 * t3 - 0.000000081 * t * t3
+    else:
+        deltat = -0.000278 + 0.000265 * t + 0.000262 * t2
+    return jd1 + c1 - deltat
+
+
+def _new_moon_day(k: int) -> int:
+    return math.floor(_new_moon(k) + 0.5 + _TZ_HOURS / 24)
+
+
+def _sun_longitude_sector(day_number: int) -> int:
+    """Which of the 12 thirty-degree sectors the sun is in at local midnight."""
+    jdn = day_number - 0.5 - _TZ_HOURS / 24
+    t = (jdn - 2451545.0) / 36525
+    t2 = t * t
+    dr = math.pi / 180
+    m = 357.52910 + 35999.05030 * t - 0.0001559 * t2 - 0.00000048 * t * t2
+    l0 = 280.46645 + 36000.76983 * t + 0.0003032 * t2
+    dl = (1.914600 - 0.004817 * t - 0.000014 * t2) * math.sin(dr * m)
+    dl += (0.019993 - 0.000101 * t) * math.sin(dr * 2 * m) + 0.000290 * math.sin(dr * 3 * m)
+    lon = (l0 + dl) * dr
+    lon -= math.pi * 2 * math.floor(lon / (math.pi * 2))
+    return math.floor(lon / math.pi * 6)
+
+
+def _lunar_month_11(year: int) -> int:
+    off = _jd(date(year, 12, 31)) - 2415021
+    k = math.floor(off / 29.530588853)
+    nm = _new_moon_day(k)
+    if _sun_longitude_sector(nm) >= 9:
+        nm = _new_moon_day(k - 1)
+    return nm
+
+
+def _leap_month_offset(a11: int) -> int:
+    k = math.floor((a11 - 2415021.076998695) / 29.530588853 + 0.5)
+    i = 1
+    arc = _sun_longitude_sector(_new_moon_day(k + i))
+    while True:
+        last = arc
+        i += 1
+        arc = _sun_longitude_sector(_new_moon_day(k + i))
+        if not (arc != last and i < 14):
+            return i - 1
+
+
+def lunar_to_solar(day: int, month: int, year: int) -> date:
+    """The solar date of a (non-leap) lunar day in Viet Nam's calendar (UTC+7)."""
+    if month < 11:
+        a11, b11 = _lunar_month_11(year - 1), _lunar_month_11(year)
+    else:
+        a11, b11 = _lunar_month_11(year), _lunar_month_11(year + 1)
+    k = math.floor(0.5 + (a11 - 2415021.076998695) / 29.530588853)
+    off = (month - 11) % 12
+    if b11 - a11 > 365:
+        leap_off = _leap_month_offset(a11)
+        if off >= leap_off:
+            off += 1
+    return _from_jd(_new_moon_day(k + off) + day - 1)
+
+
+def tet(year: int) -> date:
+    """Lunar New Year's day (1/1 lunar) falling in solar `year`."""
+    return lunar_to_solar(1, 1, year)
+
+
+@dataclass(frozen=True, slots=True)
+class YearDaysOff:
+    days_off: frozenset[date]
+    makeup_saturdays: frozenset[date]
+    announced: bool
+
+
+@cache
+def _announced() -> dict[int, YearDaysOff]:
+    text = resources.files("streams.policy").joinpath("holidays-vn.toml").read_text("utf-8")
+    raw = tomllib.loads(text)
+    out: dict[int, YearDaysOff] = {}
+    for year_text, spec in raw["years"].items():
+        year = int(year_text)
+
+        def days(key: str, year: int = year, spec: dict[str, list[str]] = spec) -> frozenset[date]:
+            return frozenset(date.fromisoformat(f"{year}-{md}") for md in spec.get(key, []))
+
+        out[year] = YearDaysOff(days("days_off"), days("makeup_saturdays"), announced=True)
+    return out
+
+
+def _derived(year: int) -> YearDaysOff:
+    new_year = tet(year)
+    statutory = [
+        date(year, 1, 1),
+        *(new_year + timedelta(days=i) for i in range(-1, 4)),
+        lunar_to_solar(10, 3, year),
+        date(year, 4, 30),
+        date(year, 5, 1),
+        date(year, 9, 2),
+        date(year, 9, 3),
+    ]
+    off: set[date] = set()
+    for day in sorted(statutory):
+        if day.weekday() < 5 and day not in off:
+            off.add(day)
+            continue
+        # A holiday on the weekly rest day (or already taken) moves to the next working day.
+        nxt = day + timedelta(days=1)
+        while nxt.weekday() >= 5 or nxt in off or nxt in statutory:
+            nxt += timedelta(days=1)
+        off.add(nxt)
+    return YearDaysOff(frozenset(off), frozenset(), announced=False)
+
+
+@cache
+def days_off(year: int) -> YearDaysOff:
+    """The weekday days off and make-up Saturdays of civil servants in `year`."""
+    return _announced().get(year) or _derived(year)
+
+
+def is_announced(year: int) -> bool:
+    return year in _announced()
