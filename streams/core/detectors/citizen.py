@@ -48,12 +48,9 @@ def fire_expiry(ctx: Ctx, d: Dossier, at: int) -> None:
         at,
         f"no supplement within {days} days of the request: the dossier is closed (art 19(5))",
     )
-    ctx.resolve(
-        d,
-        at,
-        lambda aid: not aid.endswith(f"/{r.SUPPLEMENT_EXPIRED}/closed/{at}"),
-        "dossier closed",
-    )
+    # The closure is a notice that nobody can act on any more: it resolves at once, with
+    # everything else the dossier had firing.
+    ctx.resolve(d, at, lambda aid: True, "dossier closed: the supplement never came")
 
 
 def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
