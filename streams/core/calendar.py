@@ -100,16 +100,22 @@ class WorkingCalendar:
         self._years: set[int] = set()
         self._working: list[int] = []  # sorted local day numbers that are working days
         self._working_set: set[int] = set()
+        self._lo = self._hi = 0  # local days [lo, hi) are covered, with a year's margin
 
     # -- days ---------------------------------------------------------------------
 
     def _ensure(self, day: int) -> None:
-        year = day_to_date(day).year
-        if year in self._years and (year + 1) in self._years and (year - 1) in self._years:
+        if self._lo <= day < self._hi:
             return
-        for y in (year - 1, year, year + 1):
-            if y not in self._years:
-                self._add_year(y)
+        year = day_to_date(day).year
+        years = {year - 1, year, year + 1}
+        if self._years:  # keep the covered years contiguous, so one range test suffices
+            years |= set(range(min(*self._years, year - 1), max(*self._years, year + 1) + 1))
+        for y in sorted(years - self._years):
+            self._add_year(y)
+        first, last = min(self._years), max(self._years)
+        self._lo = date_to_day(date(first + 1, 1, 1))
+        self._hi = date_to_day(date(last, 1, 1))
 
     def _add_year(self, year: int) -> None:
         self._years.add(year)
@@ -178,7 +184,7 @@ class WorkingCalendar:
 
     def add_calendar_days(self, instant: int, n: int) -> int:
         """24:00 of the nth calendar day after, rolled forward off a day off (art 148)."""
-        return self.roll_to_working_end(day_start(local_day(instant) + n))
+        return self.roll_to_working_end(day_start(local_day(instant) + n + 1))
 
     def roll_to_working_end(self, instant: int) -> int:
         """24:00 of the local day of `instant` if it is a working day, else of the next one.

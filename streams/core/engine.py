@@ -89,6 +89,13 @@ class Engine:
             self.index.rebuild((d.wake, k) for k, d in dossiers.items() if d.wake is not None)
         return out
 
+    def forget(self, key: str) -> None:
+        """Drop a dossier now (e.g. a replayed case that can have no further events)."""
+        d = self.dossiers.pop(key, None)
+        if d is not None:
+            self.index.forget(d.wake)
+            self.stats.evicted += 1
+
     def drain(self, events: Iterable[DossierEvent]) -> list[Alert]:
         out: list[Alert] = []
         for e in events:

@@ -199,8 +199,10 @@ def _on_received(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
     d.status = OPEN
     d.received_at = d.start = t
     if data.due is not None:
-        d.limit = None
-        d.due = max(to_instant(data.due), t)
+        # The appointment on the receipt rules; a stated limit still says how to measure
+        # progress towards it and how to count afresh after a supplement.
+        d.limit = data.time_limit
+        d.due = to_instant(data.due)  # as stated, even if already past: that is news
     else:
         d.limit = data.time_limit or (str(proc.time_limit) if proc else str(p.default_time_limit))
         d.due = compute_due(d.limit, t, p)

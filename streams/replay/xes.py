@@ -27,9 +27,10 @@ CHUNK_BYTES = 64 * 1024
 """Small enough that a chunk holds few finished traces, large enough that the
 per-chunk overhead is noise next to the per-element callbacks."""
 
-_CACHE_LIMIT = 50_000
-"""Bound on each value cache: logs repeat a small vocabulary (activities, units,
-day-precision dates), but ids and amounts are unique and must not grow it forever."""
+_CACHE_LIMIT = 10_000
+"""Size at which a value cache is emptied and starts again.  Event values repeat a
+small vocabulary (activities, units, day-precision dates) that refills it at once,
+while unique ids and millisecond timestamps must not make it grow with the file."""
 
 # Element depths: <log>=1, <trace>=2, trace attributes and <event>=3, event
 # attributes=4.  Anything deeper is the child of a nested attribute and is ignored.
@@ -132,7 +133,7 @@ class _XesParser:
         def fail(message: str) -> LogFormatError:
             return LogFormatError(message, path=path, line=parser.CurrentLineNumber)
 
-        def typed(name: str, attrs: dict[str, str]) -> tuple[str, object]:
+        def typed(name: str, attrs: dict[str, str], cache: bool = True) -> tuple[str, object]:
             key = attrs.get("key")
             value = attrs.get("value")
             if key is None or value is None:
@@ -140,10 +141,13 @@ class _XesParser:
                 raise fail(f"<{name}> attribute without {missing!r}")
             key = intern(key)
             if name == "string":
+                # Sharing one object per repeated value keeps downstream state small.
                 cached = str_cache.get(value)
                 if cached is not None:
                     return key, cached
-                if len(str_cache) < _CACHE_LIMIT:
+                if cache:
+                    if len(str_cache) >= _CACHE_LIMIT:
+                        str_cache.clear()
                     str_cache[value] = value
                 return key, value
             if name == "date":
@@ -156,7 +160,9 @@ class _XesParser:
                     raise fail(f"bad date {value!r} for {key!r}") from None
                 if when.tzinfo is None:
                     raise fail(f"date {value!r} for {key!r} has no UTC offset")
-                if len(date_cache) < _CACHE_LIMIT:
+                if cache:
+                    if len(date_cache) >= _CACHE_LIMIT:
+                        date_cache.clear()
                     date_cache[value] = when
                 return key, when
             try:
@@ -192,7 +198,8 @@ class _XesParser:
                     if name == "event":
                         event = {}
                     elif name in _SCALAR:
-                        key, value = typed(name, attrs)
+                        # Not cached: case ids and per-case dates are mostly unique.
+                        key, value = typed(name, attrs, cache=False)
                         trace_attrs[key] = value
                     elif name not in _COMPOUND:
                         raise fail(f"unexpected <{name}> in <trace>")

@@ -42,8 +42,15 @@ class Story:
     def submitted(self, when: str, unit: str = "ONE_STOP") -> Story:
         return self.add("submitted", when, unit=unit, channel="online")
 
-    def received(self, when: str, *, procedure: str = "P", unit: str = "ONE_STOP",
-                 time_limit: str | None = "5wd", due: str | None = None) -> Story:
+    def received(
+        self,
+        when: str,
+        *,
+        procedure: str = "P",
+        unit: str = "ONE_STOP",
+        time_limit: str | None = "5wd",
+        due: str | None = None,
+    ) -> Story:
         data: dict[str, Any] = {"procedure": procedure, "unit": unit}
         if time_limit:
             data["time_limit"] = time_limit
@@ -64,8 +71,13 @@ class Story:
         return self.add("assigned", when, unit=unit, officer=officer)
 
     def consult(self, when: str, unit: str, reply_due: str, cid: str | None = None) -> Story:
-        return self.add("consultation_requested", when, consulted_unit=unit,
-                        reply_due=iso(reply_due), consultation_id=cid)
+        return self.add(
+            "consultation_requested",
+            when,
+            consulted_unit=unit,
+            reply_due=iso(reply_due),
+            consultation_id=cid,
+        )
 
     def answer(self, when: str, unit: str, cid: str | None = None) -> Story:
         return self.add("consultation_answered", when, consulted_unit=unit, consultation_id=cid)

@@ -51,11 +51,15 @@ Common
 
 `road_traffic_60_days` (Road_Traffic_Fine_Management_Process.xes.gz)
 * `cases`: number of cases.
+* `cases_last_more_than_1440_hours_after_first`: the same by elapsed time between the
+  two instants (60 × 24 h), which is what a time limit of `1440h` measures.
 * `cases_last_more_than_60_days_after_first`: cases where the CALENDAR DATE of the
   last event (file order) minus the calendar date of the first event is more than
   60 days.  Calendar dates are the local dates as written in the file (every
   timestamp there is 00:00:00 local), so a daylight-saving change between the two
-  events cannot move a case across the line, as it could with instant arithmetic.
+  events cannot move a case across the line.  With instant arithmetic the count
+  would be 48 higher: cases exactly 60 calendar days long that start in summer time
+  (+02:00) and end in winter time (+01:00) last 60 days and 1 hour.
 """
 
 from __future__ import annotations
@@ -231,6 +235,7 @@ def log_figures(path: Path) -> dict[str, object]:
         result["road_traffic_60_days"] = {
             "cases": cases,
             "cases_last_more_than_60_days_after_first": road_late,
+            "cases_last_more_than_1440_hours_after_first": road_late_instant,
         }
     return result
 

@@ -3,10 +3,10 @@
 from datetime import date
 
 import pytest
+from helpers.story import at
 from hypothesis import given
 from hypothesis import strategies as st
 
-from helpers.story import at
 from streams.core import holidays
 from streams.core.calendar import CalendarSpec, WorkingCalendar, to_iso
 from streams.core.policy import PolicyBook
@@ -56,9 +56,18 @@ def test_calendar_days_rolling_over_a_holiday() -> None:
     assert to_iso(CAL.add_calendar_days(at("2025-08-02T10:00"), 30)) == "2025-09-04T00:00:00+07:00"
 
 
+def test_calendar_days_count_from_the_next_day() -> None:
+    """30 calendar days from Monday 3/3/2025: day 1 is 4/3, day 30 is Wednesday 2/4 → 24:00 2/4."""
+    assert to_iso(CAL.add_calendar_days(at("2025-03-03T10:00"), 30)) == "2025-04-03T00:00:00+07:00"
+    assert to_iso(CAL.add_calendar_days(at("2025-03-03T10:00"), 1)) == "2025-03-05T00:00:00+07:00"
+
+
 def test_working_hours_skip_lunch_and_the_weekend() -> None:
     """Friday 16:30 plus 8 office hours: half an hour on Friday, 7.5 on Monday → 16:30."""
-    assert to_iso(CAL.add_working_hours(at("2025-09-12T16:30"), 8 * 3600)) == "2025-09-15T16:30:00+07:00"
+    assert (
+        to_iso(CAL.add_working_hours(at("2025-09-12T16:30"), 8 * 3600))
+        == "2025-09-15T16:30:00+07:00"
+    )
     assert CAL.working_hours_between(at("2025-09-12T16:30"), at("2025-09-15T16:30")) == 8 * 3600
 
 
@@ -68,7 +77,9 @@ def test_a_unit_with_saturday_reception_counts_saturday_hours() -> None:
     one_stop = book[1].unit_calendar("ONE_STOP")
     start = at("2025-09-13T08:00")  # Saturday
     assert to_iso(one_stop.add_working_hours(start, 2 * 3600)) == "2025-09-13T10:00:00+07:00"
-    assert to_iso(book[1].calendar.add_working_hours(start, 2 * 3600)) == "2025-09-15T09:30:00+07:00"
+    assert (
+        to_iso(book[1].calendar.add_working_hours(start, 2 * 3600)) == "2025-09-15T09:30:00+07:00"
+    )
     # Hours on Saturday do not make it a working day for time limits.
     assert not one_stop.is_working_day(date(2025, 9, 13))
 
@@ -76,7 +87,9 @@ def test_a_unit_with_saturday_reception_counts_saturday_hours() -> None:
 def test_next_working_instant_and_start_of_next_day() -> None:
     """Lunch time waits for 13:00; a Friday evening waits for Monday's first hour."""
     assert to_iso(CAL.next_working_instant(at("2025-09-12T12:00"))) == "2025-09-12T13:00:00+07:00"
-    assert to_iso(CAL.start_of_next_working_day(at("2025-09-12T18:00"))) == "2025-09-15T07:30:00+07:00"
+    assert (
+        to_iso(CAL.start_of_next_working_day(at("2025-09-12T18:00"))) == "2025-09-15T07:30:00+07:00"
+    )
 
 
 @pytest.mark.parametrize(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from helpers.story import Story, at
+
 from streams.core.alerts import Alert
 from streams.core.dossier import CLOSED, OPEN
 from streams.core.engine import Engine
@@ -32,7 +33,7 @@ DUE = at("2025-09-16T00:00")  # 5 working days from Monday 8/9/2025
 
 
 def test_deadline_levels_fire_at_their_instants() -> None:
-    """Warnings at 75% and 90% of working time, the breach at the due instant, escalations +1/+3/+5 wd."""
+    """Near-due at 75% and 90% of working time, breach at due, escalations at +1/+3/+5 wd."""
     story = Story().received("2025-09-08T09:00", unit="A")
     _, alerts = run(story, "2025-10-01T00:00")
     got = {a.level: a.at for a in alerts if a.rule == "deadline"}
@@ -68,8 +69,11 @@ def test_completion_resolves_what_is_firing() -> None:
 
 def test_stall_fires_after_three_working_days_and_clears_on_progress() -> None:
     """No event for 3 working days in one unit is a stall; the next event resolves it."""
-    story = (Story().received("2025-09-08T09:00", unit="A", time_limit="30wd")
-             .assign("2025-09-08T10:00", "A", "O1"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="30wd")
+        .assign("2025-09-08T10:00", "A", "O1")
+    )
     engine, alerts = run(story, "2025-09-11T09:59")
     assert not rules(alerts)
     alerts = engine.advance(at("2025-09-11T10:01"))
@@ -82,9 +86,13 @@ def test_stall_fires_after_three_working_days_and_clears_on_progress() -> None:
 
 def test_ping_pong_between_units_warns_then_turns_critical() -> None:
     """A → B → A is one bounce (warning); A → B → A → B is two (critical), with the chain."""
-    story = (Story().received("2025-09-08T09:00", unit="ONE_STOP", time_limit="30wd")
-             .transfer("2025-09-08T10:00", "A").transfer("2025-09-09T10:00", "B")
-             .back("2025-09-10T10:00", "A"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="ONE_STOP", time_limit="30wd")
+        .transfer("2025-09-08T10:00", "A")
+        .transfer("2025-09-09T10:00", "B")
+        .back("2025-09-10T10:00", "A")
+    )
     _, alerts = run(story)
     assert set(firing(alerts)) == {"HS-1/ping_pong_unit/warning/1"}
     story.transfer("2025-09-11T10:00", "B")
@@ -97,18 +105,27 @@ def test_ping_pong_between_units_warns_then_turns_critical() -> None:
 
 def test_staying_in_a_unit_is_not_a_bounce() -> None:
     """Repeated events in one unit collapse into one stay: A, A, B, B, C is no ping-pong."""
-    story = (Story().received("2025-09-08T09:00", unit="A", time_limit="30wd")
-             .assign("2025-09-08T10:00", "A", "O1").transfer("2025-09-08T11:00", "B")
-             .assign("2025-09-08T12:00", "B", "O2").transfer("2025-09-08T13:00", "C"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="30wd")
+        .assign("2025-09-08T10:00", "A", "O1")
+        .transfer("2025-09-08T11:00", "B")
+        .assign("2025-09-08T12:00", "B", "O2")
+        .transfer("2025-09-08T13:00", "C")
+    )
     _, alerts = run(story)
     assert not rules(alerts)
 
 
 def test_ping_pong_between_officers_is_separate() -> None:
     """Officers O1 → O2 → O1 inside one unit raise the officer rule, not the unit rule."""
-    story = (Story().received("2025-09-08T09:00", unit="A", time_limit="30wd")
-             .assign("2025-09-08T10:00", "A", "O1").assign("2025-09-08T11:00", "A", "O2")
-             .assign("2025-09-08T12:00", "A", "O1"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="30wd")
+        .assign("2025-09-08T10:00", "A", "O1")
+        .assign("2025-09-08T11:00", "A", "O2")
+        .assign("2025-09-08T12:00", "A", "O1")
+    )
     _, alerts = run(story)
     assert rules(alerts) == {"ping_pong_officer"}
 
@@ -125,12 +142,16 @@ def test_a_long_referral_chain_is_flagged_once() -> None:
 
 
 def test_too_many_consultations_and_a_late_reply() -> None:
-    """A third consultation breaks the limit of 2; a reply past its deadline fires and then resolves."""
-    story = (Story().received("2025-09-08T09:00", unit="A", time_limit="30wd")
-             .consult("2025-09-08T10:00", "B", "2025-09-10T17:00", "c1")
-             .consult("2025-09-08T10:05", "C", "2025-09-10T17:00", "c2")
-             .consult("2025-09-08T10:10", "D", "2025-09-12T17:00", "c3")
-             .answer("2025-09-09T10:00", "B", "c1").answer("2025-09-10T10:00", "D", "c3"))
+    """A third consultation breaks the limit of 2; a late reply fires, then resolves."""
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="30wd")
+        .consult("2025-09-08T10:00", "B", "2025-09-10T17:00", "c1")
+        .consult("2025-09-08T10:05", "C", "2025-09-10T17:00", "c2")
+        .consult("2025-09-08T10:10", "D", "2025-09-12T17:00", "c3")
+        .answer("2025-09-09T10:00", "B", "c1")
+        .answer("2025-09-10T10:00", "D", "c3")
+    )
     engine, alerts = run(story, "2025-09-10T18:00")
     f = firing(alerts)
     assert "HS-1/consultation_count/warning/3" in f
@@ -141,10 +162,13 @@ def test_too_many_consultations_and_a_late_reply() -> None:
 
 
 def test_late_reply_found_at_answer_time() -> None:
-    """A reply arriving after its deadline, with no clock tick in between, still fires and resolves."""
-    story = (Story().received("2025-09-08T09:00", unit="A", time_limit="30wd")
-             .consult("2025-09-08T10:00", "B", "2025-09-09T17:00", "c1")
-             .answer("2025-09-12T10:00", "B", "c1"))
+    """A reply after its deadline, with no clock tick in between, still fires and resolves."""
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="30wd")
+        .consult("2025-09-08T10:00", "B", "2025-09-09T17:00", "c1")
+        .answer("2025-09-12T10:00", "B", "c1")
+    )
     _, alerts = run(story)
     assert "HS-1/consultation_late/breach/c1" in firing(alerts)
     assert "HS-1/consultation_late/breach/c1" in resolved(alerts)
@@ -162,8 +186,12 @@ def test_one_stop_transfer_cut_off_at_15_00() -> None:
 
 def test_a_prompt_transfer_satisfies_the_one_stop_rule() -> None:
     """Transferred at 08:00 the next morning after a 16:00 receipt: no alert, ever."""
-    story = (Story().received("2025-09-09T16:00", time_limit="30wd")
-             .transfer("2025-09-10T08:00", "A").transfer("2025-09-10T09:00", "ONE_STOP"))
+    story = (
+        Story()
+        .received("2025-09-09T16:00", time_limit="30wd")
+        .transfer("2025-09-10T08:00", "A")
+        .transfer("2025-09-10T09:00", "ONE_STOP")
+    )
     _, alerts = run(story, "2025-09-11T12:00")
     assert "transfer_late" not in rules(alerts)
 
@@ -177,7 +205,9 @@ def test_online_submission_must_be_answered_within_8_working_hours() -> None:
         ("firing", "2025-09-15T10:30:00+07:00"),
         ("resolved", "2025-09-15T11:00:00+07:00"),
     ]
-    on_time = Story("B").submitted("2025-09-12T16:00").received("2025-09-15T10:00", time_limit="30wd")
+    on_time = (
+        Story("B").submitted("2025-09-12T16:00").received("2025-09-15T10:00", time_limit="30wd")
+    )
     _, alerts = run(on_time)
     assert "acceptance_late" not in rules(alerts)
 
@@ -191,9 +221,13 @@ def test_online_acceptance_rule_starts_with_decree_118() -> None:
 
 def test_supplement_requests_only_once_and_within_three_working_days() -> None:
     """A request on the 4th working day is late; a second request is a breach of 'only once'."""
-    story = (Story().received("2025-09-08T09:00", unit="A", time_limit="10wd")
-             .supplement("2025-09-12T09:00").supplied("2025-09-15T09:00")
-             .supplement("2025-09-16T09:00"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="10wd")
+        .supplement("2025-09-12T09:00")
+        .supplied("2025-09-15T09:00")
+        .supplement("2025-09-16T09:00")
+    )
     _, alerts = run(story)
     f = firing(alerts)
     assert "HS-1/supplement_late/breach/" + str(at("2025-09-12T09:00")) in f
@@ -202,8 +236,12 @@ def test_supplement_requests_only_once_and_within_three_working_days() -> None:
 
 def test_the_time_limit_restarts_from_zero_after_a_supplement() -> None:
     """5 wd restart from the supplement's arrival on Monday 15/9: due 24:00 Monday 22/9."""
-    story = (Story().received("2025-09-08T09:00", unit="A")
-             .supplement("2025-09-09T09:00").supplied("2025-09-15T09:00"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A")
+        .supplement("2025-09-09T09:00")
+        .supplied("2025-09-15T09:00")
+    )
     engine, alerts = run(story, "2025-09-23T01:00")
     overdue = [a for a in alerts if a.level == "overdue"]
     assert [a.due for a in overdue] == ["2025-09-23T00:00:00+07:00"]
@@ -224,16 +262,27 @@ def test_no_deadline_alerts_while_the_citizen_holds_the_dossier() -> None:
 def test_supplement_that_never_comes_closes_the_dossier_after_15_days() -> None:
     """15 calendar days after the request, the dossier is closed and stays quiet."""
     story = Story().received("2025-09-08T09:00", unit="A").supplement("2025-09-08T10:00")
-    engine, alerts = run(story, "2025-12-31T00:00")
+    _, alerts = run(story, "2025-12-31T00:00")
     closed = [(a.status, a.at) for a in alerts if a.rule == "supplement_expired"]
-    assert closed == [("firing", "2025-09-23T10:00:00+07:00"), ("resolved", "2025-09-23T10:00:00+07:00")]
+    assert closed == [
+        ("firing", "2025-09-23T10:00:00+07:00"),
+        ("resolved", "2025-09-23T10:00:00+07:00"),
+    ]
     assert rules(alerts) == {"supplement_expired"}
 
 
 def test_reschedule_must_come_a_working_day_before_the_due_date() -> None:
     """Due 24:00 Monday 15/9: an apology on Friday 12/9 is in time, on Monday 15/9 it is late."""
-    ok = Story("OK").received("2025-09-08T09:00", unit="A").reschedule("2025-09-12T16:00", "2025-09-20T00:00")
-    late = Story("LATE").received("2025-09-08T09:00", unit="A").reschedule("2025-09-15T08:00", "2025-09-20T00:00")
+    ok = (
+        Story("OK")
+        .received("2025-09-08T09:00", unit="A")
+        .reschedule("2025-09-12T16:00", "2025-09-20T00:00")
+    )
+    late = (
+        Story("LATE")
+        .received("2025-09-08T09:00", unit="A")
+        .reschedule("2025-09-15T08:00", "2025-09-20T00:00")
+    )
     _, a_ok = run(ok)
     _, a_late = run(late)
     assert "reschedule_late" not in rules(a_ok)
@@ -242,10 +291,13 @@ def test_reschedule_must_come_a_working_day_before_the_due_date() -> None:
 
 def test_a_second_reschedule_is_a_breach_and_moves_the_due_date() -> None:
     """Only one re-appointment is allowed; the deadline levels follow the newest due date."""
-    story = (Story().received("2025-09-08T09:00", unit="A")
-             .reschedule("2025-09-10T09:00", "2025-09-19T17:00")
-             .reschedule("2025-09-12T09:00", "2025-09-26T17:00"))
-    engine, alerts = run(story, "2025-09-27T00:00")
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A")
+        .reschedule("2025-09-10T09:00", "2025-09-19T17:00")
+        .reschedule("2025-09-12T09:00", "2025-09-26T17:00")
+    )
+    _, alerts = run(story, "2025-09-27T00:00")
     assert "HS-1/reschedule_repeated/breach/2" in firing(alerts)
     overdue = [a for a in alerts if a.level == "overdue"]
     assert [a.at for a in overdue] == ["2025-09-26T17:00:00+07:00"]
@@ -253,8 +305,12 @@ def test_a_second_reschedule_is_a_breach_and_moves_the_due_date() -> None:
 
 def test_duplicate_event_ids_are_ignored() -> None:
     """The same event delivered twice changes nothing the second time."""
-    story = (Story().received("2025-09-08T09:00", unit="ONE_STOP", time_limit="30wd")
-             .transfer("2025-09-08T10:00", "A").transfer("2025-09-09T10:00", "B"))
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="ONE_STOP", time_limit="30wd")
+        .transfer("2025-09-08T10:00", "A")
+        .transfer("2025-09-09T10:00", "B")
+    )
     engine = Engine()
     engine.drain(story.events)
     again = engine.drain(story.events[1:])
@@ -264,7 +320,11 @@ def test_duplicate_event_ids_are_ignored() -> None:
 
 def test_an_event_older_than_the_last_one_does_not_turn_the_clock_back() -> None:
     """An out-of-order event is applied with the dossier clock held at its latest time."""
-    story = Story().received("2025-09-08T09:00", unit="A", time_limit="30wd").transfer("2025-09-10T10:00", "B")
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A", time_limit="30wd")
+        .transfer("2025-09-10T10:00", "B")
+    )
     story.assign("2025-09-09T10:00", "B", "O1")
     engine, _ = run(story)
     d = engine.dossiers["HS-1"]
@@ -281,8 +341,11 @@ def test_events_for_an_unknown_dossier_are_tracked_without_a_time_limit() -> Non
 
 def test_a_receipt_opens_the_dossier_under_the_policy_of_its_day() -> None:
     """Received on 1/7/2025 the dossier is judged by Decree 118; on 30/6 by Decree 61."""
-    engine, _ = run(Story("A").received("2025-06-30T09:00").add("received", "2025-07-01T09:00",
-                                                                    procedure="P", unit="X"))
+    engine, _ = run(
+        Story("A")
+        .received("2025-06-30T09:00")
+        .add("received", "2025-07-01T09:00", procedure="P", unit="X")
+    )
     assert engine.book[engine.dossiers["A"].policy].name == "vn-decree-61-2018"
     engine, _ = run(Story("B").received("2025-07-01T09:00"))
     assert engine.book[engine.dossiers["B"].policy].name == "vn-decree-118-2025"

@@ -39,7 +39,10 @@ def test_the_policy_in_force_is_chosen_by_day() -> None:
         (HEAD + '[procedures."1.1"]\ngroup = "land"\n', "procedures.1.1.time_limit: is missing"),
         (HEAD + '[one_stop]\ntransfer_cutoff = "3pm"\n', "one_stop.transfer_cutoff"),
         (HEAD + '[calendar]\noffice_hours = [["11:00", "08:00"]]\n', "calendar.office_hours"),
-        (HEAD + "[ping_pong]\nwarning_bounces = 2\ncritical_bounces = 2\n", "ping_pong.critical_bounces"),
+        (
+            HEAD + "[ping_pong]\nwarning_bounces = 2\ncritical_bounces = 2\n",
+            "ping_pong.critical_bounces",
+        ),
         (HEAD + "[surprise]\nx = 1\n", "surprise: unknown key"),
         ("name = ", "not valid TOML"),
     ],

@@ -10,8 +10,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from streams.core.alerts import Alert
-from streams.core.events import DossierEvent, event_from_dict
 from streams.core.engine import Engine
+from streams.core.events import DossierEvent, event_from_dict
 
 START = datetime(2025, 9, 1, 1, 0, tzinfo=UTC)
 UNITS = ["ONE_STOP", "A", "B", "C", "D"]
@@ -45,9 +45,17 @@ def build(dossier: str, spec: tuple[Any, ...]) -> list[DossierEvent]:
     out: list[dict[str, Any]] = []
 
     def add(kind: str, when: datetime, **data: Any) -> None:
-        out.append({"specversion": "1.0", "id": f"{dossier}-{len(out)}", "source": "p",
-                    "type": f"dossier.{kind}", "time": when.isoformat(), "subject": dossier,
-                    "data": data})
+        out.append(
+            {
+                "specversion": "1.0",
+                "id": f"{dossier}-{len(out)}",
+                "source": "p",
+                "type": f"dossier.{kind}",
+                "time": when.isoformat(),
+                "subject": dossier,
+                "data": data,
+            }
+        )
 
     if online:
         add("submitted", t, unit="ONE_STOP", channel="online")
@@ -161,7 +169,9 @@ def test_a_finished_dossier_never_alerts_afterwards(specs: list[tuple[Any, ...]]
 
 @quick
 @given(specs=stories)
-def test_every_firing_alert_is_resolved_when_its_dossier_finishes(specs: list[tuple[Any, ...]]) -> None:
+def test_every_firing_alert_is_resolved_when_its_dossier_finishes(
+    specs: list[tuple[Any, ...]],
+) -> None:
     """A dossier that completed or was withdrawn has no alert left firing."""
     events = merged(specs)
     engine = Engine(retention_days=3650)

@@ -10,28 +10,42 @@ from streams.core.context import Ctx, rule_of
 from streams.core.dossier import DEADLINE_MASK, OPEN, Dossier
 from streams.core.policy import Policy, parse_limit
 
+_CACHE_LIMIT = 200_000
 
-def levels(d: Dossier, p: Policy) -> list[tuple[int, str]]:
-    """(instant, level) for the dossier's current due date, in time order."""
+
+def levels(d: Dossier, p: Policy) -> tuple[tuple[int, str], ...]:
+    """(instant, level) for the dossier's current due date, in time order.
+
+    Cached per policy: dossiers received together share their instants, and a dossier
+    asks again at every level it fires."""
     if d.due is None or d.start is None:
-        return []
-    out: list[tuple[int, str]] = []
+        return ()
     kind = parse_limit(d.limit).kind if d.limit else "wd"
+    cache = p.cache
+    key = (d.start, d.due, kind)
+    found = cache.get(key)
+    if found is None:
+        if len(cache) > _CACHE_LIMIT:
+            cache.clear()
+        found = cache[key] = _levels(d.start, d.due, kind, p)
+    return found
+
+
+def _levels(start: int, due: int, kind: str, p: Policy) -> tuple[tuple[int, str], ...]:
+    out: list[tuple[int, str]] = []
     cal = p.calendar
     for f in p.warning_fractions:
         if kind == "wd":
-            at = cal.add_working_seconds(
-                d.start, int(f * cal.working_seconds_between(d.start, d.due))
-            )
+            at = cal.add_working_seconds(start, int(f * cal.working_seconds_between(start, due)))
         elif kind == "wh":
-            at = cal.add_working_hours(d.start, int(f * cal.working_hours_between(d.start, d.due)))
+            at = cal.add_working_hours(start, int(f * cal.working_hours_between(start, due)))
         else:
-            at = d.start + int(f * (d.due - d.start))
-        out.append((min(at, d.due), f"near_due_{round(f * 100)}"))
-    out.append((d.due, "overdue"))
+            at = start + int(f * (due - start))
+        out.append((min(at, due), f"near_due_{round(f * 100)}"))
+    out.append((due, "overdue"))
     for n, days in enumerate(p.escalation_working_days, start=1):
-        out.append((cal.add_working_days(d.due - 1, days), f"escalation_{n}"))
-    return out
+        out.append((cal.add_working_days(due - 1, days), f"escalation_{n}"))
+    return tuple(out)
 
 
 def next_at(d: Dossier, p: Policy) -> int | None:
