@@ -209,7 +209,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = []
+def _register_worker(sub: Any) -> None:
+    from streams.worker.command import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_worker]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

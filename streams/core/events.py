@@ -26,7 +26,15 @@ class InvalidEvent(ValueError):
     """An event that breaks the contract; `reason` is one of a small fixed set of codes."""
 
     REASONS: ClassVar[frozenset[str]] = frozenset(
-        {"not_json", "too_large", "unknown_type", "missing_field", "bad_field", "bad_spec"}
+        {
+            "not_json",
+            "too_large",
+            "unknown_type",
+            "missing_field",
+            "bad_field",
+            "bad_spec",
+            "bad_key",
+        }
     )
 
     def __init__(self, reason: str, message: str) -> None:

@@ -1,0 +1,411 @@
+"""Throughput of the detection core: decode + apply + timers, on the simulator's event mix.
+
+    .venv/bin/python bench/core_throughput.py                 # the full benchmark
+    .venv/bin/python bench/core_throughput.py --profile 200000  # cProfile of path (d)
+
+The events come from `producers.simulator` with many dossiers arriving within two
+working days, so that well over 100,000 dossiers are open at the peak and every
+dossier's whole story (receipt … delivery) is in the stream: the mix of event types is
+the simulator's, not a prefix skewed towards receipts.  They are encoded to bytes in
+memory before anything is timed.  Timed parts, each on the same bytes:
+
+  (a) stdlib `json.loads` only                          — the baseline
+  (b) `decode_event` only (msgspec, typed)
+  (v) `json.loads` + `event_from_dict` (typed validation from a dict), no engine
+  (c) `json.loads` + `event_from_dict` + `Engine.apply` + `Engine.advance`
+  (d) `decode_event` + `Engine.apply` + `Engine.advance`  — our path
+  (e) `Engine.apply` + `Engine.advance` on pre-decoded events — the engine's own share
+
+Every engine part advances the clock to each event's time before applying it, as the
+replay command does with its watermark, and starts from a fresh engine and policy book
+(so the per-policy deadline cache starts cold in every run).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import gc
+import itertools
+import json
+import math
+import pstats
+import sys
+import time
+from collections import Counter
+from collections.abc import Callable
+from dataclasses import dataclass
+from functools import partial
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import msgspec
+from benchlib import best_of, emit, environment, rate, ratio, table
+
+from producers.simulator import simulate
+from streams.core.alerts import Alert
+from streams.core.calendar import to_instant
+from streams.core.dossier import FINISHED
+from streams.core.engine import Engine
+from streams.core.events import DossierEvent, decode_event, event_from_dict
+from streams.core.policy import PolicyBook
+
+TARGET_EPS = 200_000
+"""The issue's target for path (d) on one core."""
+
+START = datetime(2025, 9, 8, 7, 30, tzinfo=timezone(timedelta(hours=7)))
+"""A Monday after 1 July 2025, so the dossiers fall under Decree 118/2025's policy."""
+
+_ENDING = frozenset({"dossier.completed", "dossier.withdrawn"})
+
+
+@dataclass
+class Workload:
+    raws: list[bytes]
+    dossiers: int
+    peak_open: int
+    sim_peak_pending: int
+    mix: Counter[str]
+    seconds: float
+    first_time: str
+    last_time: str
+
+
+def generate(n_events: int, dossiers: int, per_day: float, seed: int) -> Workload:
+    """Simulate and pre-encode; also count open dossiers the way a reader of the stream
+    would (opened by its first event, closed by completion or withdrawal)."""
+    started = time.perf_counter()
+    sim = simulate(seed=seed, start=START, dossiers=dossiers, per_working_day=per_day)
+    encode = msgspec.json.Encoder().encode
+    raws: list[bytes] = []
+    seen: set[str] = set()
+    open_ids: set[str] = set()
+    peak = 0
+    mix: Counter[str] = Counter()
+    first = last = ""
+    for e in itertools.islice(sim, n_events):
+        raws.append(encode(e))
+        kind, subject = str(e["type"]), str(e["subject"])
+        mix[kind] += 1
+        if subject not in seen:
+            seen.add(subject)
+            open_ids.add(subject)
+            peak = max(peak, len(open_ids))
+        if kind in _ENDING:
+            open_ids.discard(subject)
+        first = first or str(e["time"])
+        last = str(e["time"])
+    return Workload(
+        raws, len(seen), peak, sim.max_pending, mix, time.perf_counter() - started, first, last
+    )
+
+
+# -- the timed parts -------------------------------------------------------------------
+
+
+def part_json(raws: list[bytes]) -> Callable[[], int]:
+    def run() -> int:
+        loads = json.loads
+        for raw in raws:
+            loads(raw)
+        return len(raws)
+
+    return run
+
+
+def part_decode(raws: list[bytes]) -> Callable[[], int]:
+    def run() -> int:
+        decode = decode_event
+        for raw in raws:
+            decode(raw)
+        return len(raws)
+
+    return run
+
+
+def part_json_validate(raws: list[bytes]) -> Callable[[], int]:
+    def run() -> int:
+        loads, typed = json.loads, event_from_dict
+        for raw in raws:
+            typed(loads(raw))
+        return len(raws)
+
+    return run
+
+
+EngineRun = tuple[Engine, list[Alert]]
+
+
+def part_stdlib_path(raws: list[bytes]) -> Callable[[], EngineRun]:
+    engine = Engine(PolicyBook.builtin())
+
+    def run() -> EngineRun:
+        loads, typed = json.loads, event_from_dict
+        apply, advance = engine.apply, engine.advance
+        sink: list[Alert] = []
+        for raw in raws:
+            event = typed(loads(raw))
+            fired = advance(to_instant(event.time))
+            if fired:
+                sink.extend(fired)
+            fired = apply(event)
+            if fired:
+                sink.extend(fired)
+        return engine, sink
+
+    return run
+
+
+def part_our_path(raws: list[bytes]) -> Callable[[], EngineRun]:
+    engine = Engine(PolicyBook.builtin())
+
+    def run() -> EngineRun:
+        decode = decode_event
+        apply, advance = engine.apply, engine.advance
+        sink: list[Alert] = []
+        for raw in raws:
+            event = decode(raw)
+            fired = advance(to_instant(event.time))
+            if fired:
+                sink.extend(fired)
+            fired = apply(event)
+            if fired:
+                sink.extend(fired)
+        return engine, sink
+
+    return run
+
+
+def part_engine_only(events: list[DossierEvent]) -> Callable[[], EngineRun]:
+    engine = Engine(PolicyBook.builtin())
+
+    def run() -> EngineRun:
+        apply, advance = engine.apply, engine.advance
+        sink: list[Alert] = []
+        for event in events:
+            fired = advance(to_instant(event.time))
+            if fired:
+                sink.extend(fired)
+            fired = apply(event)
+            if fired:
+                sink.extend(fired)
+        return engine, sink
+
+    return run
+
+
+def summarise(result: EngineRun) -> dict[str, int]:
+    engine, alerts = result
+    return {
+        "alerts": len(alerts),
+        "firing": sum(1 for a in alerts if a.status == "firing"),
+        "resolved": sum(1 for a in alerts if a.status == "resolved"),
+        "held_at_end": len(engine.dossiers),
+        "open_at_end": sum(1 for d in engine.dossiers.values() if d.status not in FINISHED),
+        "heap_entries_at_end": len(engine.index),
+        "duplicates": engine.stats.duplicates,
+        "evicted": engine.stats.evicted,
+    }
+
+
+# -- the benchmark ---------------------------------------------------------------------
+
+
+def benchmark(args: argparse.Namespace) -> None:
+    print(
+        f"generating {args.events:,} events ({args.dossiers:,} dossiers,"
+        f" {args.per_day:,.0f} arrivals per working day) …",
+        flush=True,
+    )
+    w = generate(args.events, args.dossiers, args.per_day, args.seed)
+    n = len(w.raws)
+    size = sum(map(len, w.raws)) / max(n, 1)
+    print(
+        f"  {n:,} events of {w.dossiers:,} dossiers, {w.first_time} … {w.last_time},"
+        f" mean {size:.0f} bytes; generated in {w.seconds:.1f} s (not timed)"
+    )
+    print(f"  peak open dossiers {w.peak_open:,} (simulator's own peak {w.sim_peak_pending:,})")
+    print("  mix: " + ", ".join(f"{k[7:]} {v / n:.1%}" for k, v in w.mix.most_common()))
+    # The inputs live for the whole run: freezing them keeps the collector from
+    # re-scanning them in every timed part (production holds no such backlog).
+    gc.collect()
+    gc.freeze()
+
+    rows: list[tuple[str, str, float, float, int]] = []
+    eps: dict[str, float] = {}
+    runs: dict[str, list[float]] = {}
+    summaries: dict[str, dict[str, int]] = {}
+
+    def record(key: str, label: str, best: float, times: list[float]) -> None:
+        eps[key] = rate(n, best)
+        runs[key] = [round(t, 3) for t in times]
+        rows.append((key, label, eps[key], best * 1e6 / n, len(times)))
+        print(f"  {key}: {eps[key]:>12,.0f} events/s  (runs: {runs[key]})", flush=True)
+
+    cheap, heavy = args.repeat, args.engine_repeat
+    for key, label, make in (
+        ("a", "json.loads only (baseline)", part_json),
+        ("b", "decode_event only", part_decode),
+        ("v", "json.loads + event_from_dict", part_json_validate),
+    ):
+        best, times, _ = best_of(partial(make, w.raws), cheap)
+        record(key, label, best, times)
+
+    for key, label, make_engine in (
+        ("c", "json.loads + event_from_dict + apply + advance", part_stdlib_path),
+        ("d", "decode_event + apply + advance (ours)", part_our_path),
+    ):
+        best, times, result = best_of(partial(make_engine, w.raws), heavy)
+        summaries[key] = summarise(result)
+        del result
+        record(key, label, best, times)
+
+    if not args.skip_engine_only:
+        events = [decode_event(raw) for raw in w.raws]
+        gc.collect()
+        gc.freeze()
+        best, times, result = best_of(partial(part_engine_only, events), heavy)
+        summaries["e"] = summarise(result)
+        del result, events
+        record("e", "apply + advance on decoded events", best, times)
+
+    print()
+    print(table(["part", "what", "events/s", "µs/event", "runs"], rows))
+    ratios = {
+        "d_over_c": ratio(eps["d"], eps["c"]),
+        "d_over_b": ratio(eps["d"], eps["b"]),
+        "d_over_a": ratio(eps["d"], eps["a"]),
+        "b_over_a": ratio(eps["b"], eps["a"]),
+    }
+    if "e" in eps:
+        ratios["d_over_e"] = ratio(eps["d"], eps["e"])
+    print()
+    print(table(["ratio", "value"], sorted(ratios.items())))
+    same = summaries["c"]["alerts"] == summaries["d"]["alerts"]
+    s = summaries["d"]
+    print()
+    print(
+        f"alerts in (d): {s['alerts']:,} ({s['firing']:,} firing, {s['resolved']:,} resolved);"
+        f" same count in (c): {'yes' if same else 'NO'}"
+    )
+    print(
+        f"engine at end of (d): {s['held_at_end']:,} dossiers held, {s['open_at_end']:,} open,"
+        f" {s['heap_entries_at_end']:,} heap entries, {s['evicted']:,} evicted"
+    )
+    meets = eps["d"] >= TARGET_EPS
+    print(
+        f"target: (d) ≥ {TARGET_EPS:,} events/s on one core: {'MET' if meets else 'NOT MET'}"
+        f" ({eps['d']:,.0f})"
+    )
+    emit(
+        {
+            "bench": "core_throughput",
+            "events": n,
+            "dossiers": w.dossiers,
+            "peak_open_dossiers": w.peak_open,
+            "mean_event_bytes": round(size),
+            "events_per_s": {k: round(v) for k, v in eps.items()},
+            "runs_s": runs,
+            "ratios": ratios,
+            "alerts": s["alerts"],
+            "alerts_firing": s["firing"],
+            "alerts_resolved": s["resolved"],
+            "alerts_equal_c_d": same,
+            "target_events_per_s": TARGET_EPS,
+            "meets_target": meets,
+            **environment(),
+        }
+    )
+
+
+# -- profiling -------------------------------------------------------------------------
+
+
+def profile(args: argparse.Namespace) -> None:
+    """cProfile of path (d) over a smaller stream with the same mix (dossiers scaled)."""
+    n_events = args.profile
+    scale = n_events / args.events
+    dossiers = math.ceil(args.dossiers * scale)
+    per_day = args.per_day * scale
+    print(f"generating {n_events:,} events ({dossiers:,} dossiers) for the profile …", flush=True)
+    w = generate(n_events, dossiers, per_day, args.seed)
+    gc.collect()
+    gc.freeze()
+    run = part_our_path(w.raws)
+    profiler = cProfile.Profile()
+    started = time.perf_counter()
+    profiler.runcall(run)
+    wall = time.perf_counter() - started
+    stats = pstats.Stats(profiler)
+    entries: dict[Any, Any] = stats.stats  # type: ignore[attr-defined]
+    total = sum(v[2] for v in entries.values())
+    top = sorted(entries.items(), key=lambda kv: kv[1][2], reverse=True)[: args.top]
+    rows = []
+    listed = []
+    for (path, line, func), (_cc, ncalls, tottime, cumtime, _callers) in top:
+        name = _where(path, line, func)
+        rows.append(
+            (name, ncalls, tottime, 100 * tottime / total, 1e6 * tottime / ncalls, cumtime)
+        )
+        listed.append(
+            {
+                "function": name,
+                "ncalls": ncalls,
+                "tottime_s": round(tottime, 4),
+                "share": round(tottime / total, 4),
+                "cumtime_s": round(cumtime, 4),
+            }
+        )
+    print(
+        f"\n{len(w.raws):,} events under cProfile: {wall:.2f} s wall"
+        f" ({rate(len(w.raws), wall):,.0f} events/s with profiler overhead)\n"
+    )
+    print(table(["function", "ncalls", "tottime s", "share %", "µs/call", "cumtime s"], rows))
+    emit(
+        {
+            "bench": "core_throughput.profile",
+            "events": len(w.raws),
+            "profiled_seconds": round(total, 3),
+            "top": listed,
+            **environment(),
+        }
+    )
+
+
+def _where(path: str, line: int, func: str) -> str:
+    if path == "~":
+        return func  # a builtin, e.g. "<built-in method builtins.isinstance>"
+    for marker in ("/streams/", "/producers/", "/bench/", "/site-packages/", "/lib/python"):
+        if marker in path:
+            path = path[path.index(marker) + 1 :]
+            break
+    return f"{path}:{line}({func})"
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    parser.add_argument(
+        "--dossiers",
+        type=int,
+        default=140_000,
+        help="dossiers to simulate (≈7.2 events each, so the default just covers --events)",
+    )
+    parser.add_argument("--per-day", type=float, default=70_000, help="arrivals per working day")
+    parser.add_argument("--seed", type=int, default=1)
+    parser.add_argument("--repeat", type=int, default=3, help="runs of the cheap parts")
+    parser.add_argument("--engine-repeat", type=int, default=2, help="runs of the engine parts")
+    parser.add_argument("--skip-engine-only", action="store_true", help="skip part (e)")
+    parser.add_argument(
+        "--profile", type=int, metavar="N", help="profile path (d) on N events instead"
+    )
+    parser.add_argument("--top", type=int, default=15, help="functions listed by --profile")
+    args = parser.parse_args(argv)
+    if args.profile:
+        profile(args)
+    else:
+        benchmark(args)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,1 @@
+"""Views of the live state: the per-unit board and its terminal rendering."""

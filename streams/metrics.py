@@ -1,0 +1,237 @@
+"""Prometheus metrics: counters updated per event, gauges computed at scrape time.
+
+Labels are bounded by construction (principle 6): unit, procedure group, rule, level,
+event type, reason — never a dossier id or an officer.  Units and procedure groups come
+from the events, so each label keeps at most `max_values` distinct values and folds the
+rest into "other": a misbehaving emitter cannot explode the series count.
+
+With several workers each reports only the dossiers of its own partitions, so sums
+across workers are the centre's totals.
+"""
+
+from __future__ import annotations
+
+import time
+from collections import Counter as Tally
+from collections.abc import Callable, Iterable, Iterator
+
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disable_created_metrics
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
+
+from streams.core.alerts import Alert
+from streams.core.calendar import DAY, local_day
+from streams.core.detectors import deadline
+from streams.core.dossier import COMPLETED, DELIVERED, OPEN, Dossier
+from streams.core.events import TYPE_NAMES
+from streams.core.policy import PolicyBook
+
+OTHER = "other"
+
+# `_created` series double the count for no use in dashboards or rules.
+disable_created_metrics()  # type: ignore[no-untyped-call]
+
+
+class BoundedLabel:
+    """Keeps a label's values to a fixed number; later newcomers become `other`."""
+
+    def __init__(self, max_values: int = 200) -> None:
+        self.max_values = max_values
+        self._seen: set[str] = set()
+
+    def __call__(self, value: str | None) -> str:
+        if not value:
+            return "none"
+        if value in self._seen:
+            return value
+        if len(self._seen) < self.max_values:
+            self._seen.add(value)
+            return value
+        return OTHER
+
+
+def timeliness(d: Dossier) -> str:
+    """Sớm hạn / Đúng hạn / Trễ hạn: finished before the due day, on it, or late.
+
+    Decision 766 counts a dossier with more than one supplement request as late."""
+    x = d.x
+    if x is None or x.completed_at is None or d.due is None:
+        return "on_time"
+    if x.late:
+        return "late"
+    return "early" if local_day(x.completed_at) < local_day(d.due - 1) else "on_time"
+
+
+class PipelineMetrics:
+    """Per-event counters and histograms of one worker (or of the demo)."""
+
+    def __init__(self, registry: CollectorRegistry, book: PolicyBook) -> None:
+        self.book = book
+        self.unit = BoundedLabel()
+        self.group = BoundedLabel(100)
+        self.events = Counter(
+            "dossierwatch_events", "Dossier events processed, by type", ["type"], registry=registry
+        )
+        self.invalid = Counter(
+            "dossierwatch_events_invalid",
+            "Events rejected to the dead-letter topic, by reason",
+            ["reason"],
+            registry=registry,
+        )
+        self.duplicates = Counter(
+            "dossierwatch_events_duplicate",
+            "Events dropped as duplicates of a recent event id",
+            registry=registry,
+        )
+        self.alerts = Counter(
+            "dossierwatch_alerts",
+            "Alerts fired, by rule and level (Cảnh báo theo quy tắc, mức)",
+            ["rule", "level"],
+            registry=registry,
+        )
+        self.received = Counter(
+            "dossierwatch_dossiers_received",
+            "Dossiers accepted (Tiếp nhận), by receiving unit and procedure group",
+            ["unit", "procedure_group"],
+            registry=registry,
+        )
+        self.completed = Counter(
+            "dossierwatch_dossiers_completed",
+            "Dossiers finished, by procedure group and timeliness"
+            " (early=Sớm hạn, on_time=Đúng hạn, late=Trễ hạn; Decision 766 method)",
+            ["unit", "procedure_group", "timeliness"],
+            registry=registry,
+        )
+        self.handling_days = Histogram(
+            "dossierwatch_handling_working_days",
+            "Working days from receipt to completion, supplement waits included",
+            ["procedure_group"],
+            buckets=(0.5, 1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60),
+            registry=registry,
+        )
+        self.latency = Histogram(
+            "dossierwatch_event_to_alert_seconds",
+            "Wall-clock seconds from an event entering Kafka to its alert being sent",
+            buckets=(0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+            registry=registry,
+        )
+        self.last_event_time = Gauge(
+            "dossierwatch_last_event_timestamp_seconds",
+            "Event time of the latest event processed (Unix seconds)",
+            registry=registry,
+        )
+        self.last_processed = Gauge(
+            "dossierwatch_last_processed_timestamp_seconds",
+            "Wall-clock time the latest event was processed (Unix seconds)",
+            registry=registry,
+        )
+        self.lag = Gauge(
+            "dossierwatch_consumer_lag_messages",
+            "Events waiting in each partition of dossier-events this worker owns",
+            ["partition"],
+            registry=registry,
+        )
+        for t in sorted(TYPE_NAMES):
+            self.events.labels(t)
+        self._by_type = {t: self.events.labels(t) for t in TYPE_NAMES}
+
+    def observe(
+        self,
+        type_name: str,
+        before: int | None,
+        d: Dossier,
+        alerts: Iterable[Alert],
+        event_time: int,
+    ) -> None:
+        """Count one applied event, the transition it caused and the alerts it fired."""
+        self._by_type[type_name].inc()
+        self.last_event_time.set(event_time)
+        self.last_processed.set(time.time())
+        if before != d.status:
+            self.transition(before, d)
+        self.count_alerts(alerts)
+
+    def transition(self, before: int | None, d: Dossier) -> None:
+        if d.status == OPEN and before in (None, 0, 1):
+            self.received.labels(self.unit(d.unit), self.group(d.group)).inc()
+        elif d.status in (COMPLETED, DELIVERED) and before not in (COMPLETED, DELIVERED):
+            group = self.group(d.group)
+            self.completed.labels(self.unit(d.unit), group, timeliness(d)).inc()
+            x = d.x
+            if x is not None and x.completed_at is not None and d.received_at is not None:
+                cal = self.book[d.policy].calendar
+                worked = cal.working_seconds_between(d.received_at, x.completed_at) / DAY
+                self.handling_days.labels(group).observe(worked)
+
+    def count_alerts(self, alerts: Iterable[Alert]) -> None:
+        for a in alerts:
+            if a.status == "firing":
+                self.alerts.labels(a.rule, a.level).inc()
+
+
+class OpenDossierCollector(Collector):
+    """Trong hạn / Sắp đến hạn / Quá hạn per unit, computed from the state at scrape time."""
+
+    def __init__(
+        self,
+        states: Callable[[], Iterable[Dossier]],
+        book: PolicyBook,
+        clock: Callable[[], float] = time.time,
+        max_units: int = 200,
+    ) -> None:
+        self.states = states
+        self.book = book
+        self.clock = clock
+        self.unit = BoundedLabel(max_units)
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())  # computed at scrape time; nothing to check at registration
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        now = int(self.clock())
+        open_, at_risk, overdue, waiting = Tally[str](), Tally[str](), Tally[str](), Tally[str]()
+        oldest = 0
+        for d in self.states():
+            unit = self.unit(d.unit)
+            if d.status == OPEN:
+                open_[unit] += 1
+                if d.due is not None and d.due < now:
+                    overdue[unit] += 1
+                    oldest = max(oldest, now - d.due)
+                else:
+                    levels = deadline.levels(d, self.book[d.policy])
+                    if levels and levels[0][0] < now:
+                        at_risk[unit] += 1
+            elif d.status == 3:
+                waiting[unit] += 1
+        yield _family(
+            "dossierwatch_open_dossiers",
+            "Open dossiers whose time limit runs, by unit (Đang xử lý)",
+            open_,
+        )
+        yield _family(
+            "dossierwatch_at_risk_dossiers",
+            "Open dossiers past their first near-due warning (Sắp đến hạn)",
+            at_risk,
+        )
+        yield _family(
+            "dossierwatch_overdue_dossiers", "Open dossiers past their due date (Quá hạn)", overdue
+        )
+        yield _family(
+            "dossierwatch_waiting_supplement_dossiers",
+            "Dossiers waiting for the citizen's documents (time limit stopped)",
+            waiting,
+        )
+        g = GaugeMetricFamily(
+            "dossierwatch_oldest_overdue_seconds",
+            "How long the most overdue open dossier has been overdue",
+        )
+        g.add_metric([], oldest)
+        yield g
+
+
+def _family(name: str, doc: str, values: Tally[str]) -> GaugeMetricFamily:
+    g = GaugeMetricFamily(name, doc, labels=["unit"])
+    for unit, n in sorted(values.items()):
+        g.add_metric([unit], n)
+    return g

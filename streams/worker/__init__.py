@@ -1,0 +1,1 @@
+"""The live pipeline: a Faust worker driving the pure core from Kafka."""

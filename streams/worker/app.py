@@ -1,0 +1,216 @@
+"""The Faust app: a thin shell around `WorkerCore`.
+
+Topics (all keyed by dossier id, raw bytes):
+* dossier-events (in)  — CloudEvents from the handling systems;
+* dossier-ticks (in/out, co-partitioned with events) — the timer's "look at this
+  dossier now": Faust timers cannot write tables, so the timer sends a tick and the
+  agent, which owns the dossier's table partition, fires what is due;
+* dossier-alerts (out) — alert JSON, the alert id also in the `alert_id` header;
+* dossier-events-dlq (out) — rejected events: the original bytes, the reason in headers.
+
+Delivery: at least once.  Alerts (and dead letters) are awaited until the broker acks
+them *before* the dossier state is written, so a crash can repeat an alert (every
+consumer dedupes by id) but never lose one: a state that says "fired" is only
+written after the alert is safely in Kafka.
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import faust
+import structlog
+from aiokafka.partitioner import murmur2
+from faust.web import Request, Response, View
+from prometheus_client import CollectorRegistry, generate_latest
+
+from streams.core.alerts import encode_alert
+from streams.core.dossier import decode_state
+from streams.core.policy import PolicyBook
+from streams.metrics import OpenDossierCollector, PipelineMetrics
+from streams.worker.core import DELETE, Outcome, WorkerCore
+from streams.worker.settings import WorkerSettings
+
+log = structlog.get_logger("dossierwatch.worker")
+
+MAX_MESSAGE_BYTES = 8 * 1024 * 1024
+"""Producer/consumer ceiling: oversized events must reach the DLQ whole, not fail to send."""
+
+
+def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry, book)
+    core = WorkerCore(book, metrics, s.retention_days)
+    app = faust.App(
+        s.app_id,
+        broker=f"kafka://{s.bootstrap}",
+        store=s.store,
+        datadir=s.data_dir,
+        topic_partitions=s.partitions,
+        table_standby_replicas=0,
+        topic_disable_leader=True,
+        web_enabled=True,
+        web_host=s.web_host,
+        web_port=s.web_port,
+        producer_max_request_size=MAX_MESSAGE_BYTES,
+        consumer_max_fetch_size=MAX_MESSAGE_BYTES,
+        stream_wait_empty=False,
+        broker_commit_every=1000,
+        broker_commit_interval=1.0,
+    )
+    raw: dict[str, Any] = {
+        "key_type": bytes,
+        "value_type": bytes,
+        "key_serializer": "raw",
+        "value_serializer": "raw",
+    }
+    source = app.topic(s.events_topic, s.ticks_topic, **raw)
+    ticks = app.topic(s.ticks_topic, partitions=s.partitions, **raw)
+    alerts = app.topic(s.alerts_topic, **raw)
+    dlq = app.topic(s.dlq_topic, **raw)
+    table = app.Table(
+        "dossiers",
+        default=None,
+        partitions=s.partitions,
+        schema=faust.Schema(**raw),
+        # Compacted changelog: only the latest state of each dossier matters on recovery.
+        extra_topic_configs={"cleanup.policy": "compact"},
+    )
+
+    state: dict[str, Any] = {"last_event_wall": None, "recoveries": 0}
+    processed: dict[int, int] = {}  # partition of the events topic → last offset handled
+
+    def states() -> Any:
+        for value in table.values():
+            if value:
+                yield decode_state(value)
+
+    registry.register(OpenDossierCollector(states, book))
+
+    async def publish(outcome: Outcome, key: bytes, started: float | None) -> None:
+        pending = []
+        for a in outcome.alerts:
+            pending.append(
+                await alerts.send(
+                    key=key, value=encode_alert(a), headers=[("alert_id", a.id.encode())]
+                )
+            )
+        for fut in pending:
+            await fut  # the broker has it: only now may the state say "fired"
+        if started is not None and outcome.alerts:
+            metrics.latency.observe(max(time.time() - started, 0.0))
+        for a in outcome.alerts:
+            log.info(
+                "alert", alert_id=a.id, status=a.status, rule=a.rule, level=a.level, unit=a.unit
+            )
+
+    async def dead_letter(
+        raw_value: bytes, key: bytes | None, outcome: Outcome, message: Any
+    ) -> None:
+        err = outcome.invalid
+        assert err is not None
+        headers = [
+            ("reason", err.reason.encode()),
+            ("error", err.message[:1000].encode()),
+            ("source_topic", str(message.topic).encode()),
+            ("source_partition", str(message.partition).encode()),
+            ("source_offset", str(message.offset).encode()),
+        ]
+        fut = await dlq.send(key=key, value=raw_value, headers=headers)
+        await fut
+        log.warning(
+            "event rejected to the dead-letter topic",
+            reason=err.reason,
+            error=err.message[:200],
+            partition=message.partition,
+            offset=message.offset,
+        )
+
+    @app.agent(source)
+    async def process(stream: faust.StreamT[bytes]) -> None:
+        async for event in stream.events():
+            message = event.message
+            key: bytes | None = event.key
+            value: bytes = event.value or b""
+            if message.topic == s.ticks_topic:
+                if not key:
+                    continue
+                name = key.decode()
+                outcome = core.on_tick(name, table.get(key), int(value or 0))
+                await publish(outcome, key, None)
+            else:
+                state["last_event_wall"] = time.time()
+                processed[message.partition] = message.offset
+                outcome = core.on_event(
+                    value,
+                    lambda dossier: table.get(dossier.encode()),
+                    key.decode() if key else None,
+                )
+                if outcome.invalid is not None:
+                    await dead_letter(value, key, outcome, message)
+                    continue
+                assert outcome.dossier is not None
+                key = outcome.dossier.encode()
+                await publish(outcome, key, message.timestamp)
+            if outcome.state is None:
+                continue
+            if outcome.state == DELETE:
+                if key in table:
+                    del table[key]
+            else:
+                table[key] = outcome.state
+
+    def partition_of(name: str) -> int:
+        # The producers' partitioner (murmur2, as Java's and kafka-python's).
+        return int(murmur2(name.encode()) & 0x7FFFFFFF) % s.partitions
+
+    @app.timer(interval=s.tick_interval)  # type: ignore[untyped-decorator]
+    async def look_for_due_deadlines() -> None:
+        # The wall clock decides breaches, but only where the partition has no unread
+        # events: one of them may complete the dossier (a backlog after a restart, or
+        # a replayed history), and firing first would raise a false alarm.
+        assigned = [tp for tp in app.consumer.assignment() if tp.topic == s.events_topic]
+        ends = await app.consumer.highwaters(*assigned) if assigned else {}
+        caught_up = set()
+        for tp, end in ends.items():
+            lag = max(end - 1 - processed.get(tp.partition, -1), 0)
+            metrics.lag.labels(str(tp.partition)).set(lag)
+            if lag == 0:
+                caught_up.add(tp.partition)
+        # "now" is one second ahead so that a deadline at second T fires as soon as the
+        # wall clock reaches T (timers fire strictly before "now").
+        now = int(time.time()) + 1
+        for name in core.due(now, lambda k: partition_of(k) in caught_up):
+            await ticks.send(key=name.encode(), value=str(now).encode())
+
+    async def rebuild_index() -> None:
+        count = core.rebuild((k.decode(), v) for k, v in table.items() if v)
+        state["recoveries"] += 1
+        log.info("deadline index rebuilt", dossiers_waiting=count)
+
+    table.on_recover(rebuild_index)
+
+    @app.page("/metrics")
+    async def metrics_page(web: View, request: Request) -> Response:
+        return web.bytes(generate_latest(registry), content_type="text/plain; version=0.0.4")
+
+    @app.page("/health")
+    async def health_page(web: View, request: Request) -> Response:
+        last = state["last_event_wall"]
+        return web.json(
+            {
+                "status": "ok",
+                "assigned_partitions": sorted(
+                    tp.partition
+                    for tp in app.assignor.assigned_actives()
+                    if tp.topic == s.events_topic
+                ),
+                "dossiers_waiting_for_a_deadline": len(core.wakes),
+                "seconds_since_last_event": None if last is None else round(time.time() - last, 3),
+                "index_rebuilds": state["recoveries"],
+            }
+        )
+
+    app.dossierwatch_core = core  # type: ignore[attr-defined]
+    return app

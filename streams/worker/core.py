@@ -1,0 +1,146 @@
+"""What a worker does with each message, without Faust: testable with plain bytes.
+
+A message is either a dossier event (raw CloudEvent bytes) or a tick (the timer's
+"look at this dossier now").  Both come back as an `Outcome`: the new state bytes to
+store (or None to delete), the alerts to publish, or the reason to dead-letter.
+
+The deadline index here covers the dossiers of this worker's partitions only; it lives
+in memory and is rebuilt from the table after a rebalance (`rebuild`).
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+import msgspec
+
+from streams.core.alerts import Alert
+from streams.core.calendar import DAY, to_instant
+from streams.core.dossier import FINISHED, Dossier, decode_state, encode_state
+from streams.core.events import InvalidEvent, decode_event, type_name
+from streams.core.machine import apply_event, fire_due, wake_hint
+from streams.core.policy import PolicyBook
+from streams.core.timers import TimerIndex
+from streams.metrics import PipelineMetrics
+
+DELETE = b""
+"""Outcome.state for a dossier to be removed from the table."""
+
+
+@dataclass
+class Outcome:
+    state: bytes | None = None
+    """New state to store; DELETE to remove the dossier; None: nothing changed."""
+    alerts: list[Alert] = field(default_factory=list)
+    invalid: InvalidEvent | None = None
+    dossier: str | None = None
+
+
+class WorkerCore:
+    def __init__(
+        self, book: PolicyBook, metrics: PipelineMetrics | None = None, retention_days: int = 30
+    ) -> None:
+        self.book = book
+        self.metrics = metrics
+        self.retention = retention_days * DAY
+        self.index = TimerIndex()
+        self.wakes: dict[str, int] = {}
+
+    # -- messages ------------------------------------------------------------------
+
+    def on_event(self, raw: bytes, load: Callable[[str], bytes | None], key: str | None) -> Outcome:
+        """Apply one event; `load` fetches the dossier's stored state by id."""
+        try:
+            event = decode_event(raw)
+            if key != event.subject:
+                raise InvalidEvent(
+                    "bad_key",
+                    f"message key {key!r} is not the dossier id {event.subject!r}: all events"
+                    " of a dossier must be keyed by its id to share a partition",
+                )
+        except InvalidEvent as err:
+            if self.metrics:
+                self.metrics.invalid.labels(err.reason).inc()
+            return Outcome(invalid=err)
+        state = load(event.subject)
+        d = decode_state(state) if state else None
+        before = d.status if d is not None else None
+        recent = d.recent_ids if d is not None else None
+        d, alerts = apply_event(d, event, self.book)
+        if recent is not None and d.recent_ids == recent:
+            if self.metrics:
+                self.metrics.duplicates.inc()
+            return Outcome(dossier=d.id)
+        if self.metrics:
+            self.metrics.observe(type_name(event), before, d, alerts, to_instant(event.time))
+        self._schedule(d)
+        return Outcome(state=encode_state(d), alerts=alerts, dossier=d.id)
+
+    def on_tick(self, key: str, state: bytes | None, now: int) -> Outcome:
+        if not state:
+            self.forget(key)
+            return Outcome(dossier=key)
+        d = decode_state(state)
+        if d.status in FINISHED and d.last_at + self.retention < now:
+            self.forget(key)
+            return Outcome(state=DELETE, dossier=key)
+        before = d.status
+        alerts = fire_due(d, now, self.book)
+        if self.metrics:
+            if before != d.status:
+                self.metrics.transition(before, d)
+            self.metrics.count_alerts(alerts)
+        self._schedule(d, woken=True)
+        return Outcome(state=encode_state(d), alerts=alerts, dossier=key)
+
+    # -- the deadline index --------------------------------------------------------
+
+    def _schedule(self, d: Dossier, *, woken: bool = False) -> None:
+        hint = wake_hint(d, self.book[d.policy], self.retention)
+        if woken:  # a tick recomputed everything: whatever entry is left is stale
+            self.forget(d.id)
+        live = self.index.schedule(d.id, self.wakes.get(d.id), hint)
+        if live is not None:
+            self.wakes[d.id] = live
+
+    def forget(self, key: str) -> None:
+        self.index.forget(self.wakes.pop(key, None))
+
+    def due(self, now: int, ready: Callable[[str], bool] = lambda _: True) -> list[str]:
+        """Dossiers to tick now; each leaves the index until its tick re-schedules it.
+
+        A dossier that is not `ready` (its partition still has unread events, which may
+        complete it) stays in the index and is offered again at the next call."""
+        keys: list[str] = []
+        later: list[str] = []
+        for k in self.index.pop_due(now, self.wakes.get):
+            self.wakes.pop(k, None)
+            (keys if ready(k) else later).append(k)
+        for k in later:
+            self.wakes[k] = now
+            self.index.schedule(k, None, now)
+        if self.index.needs_compaction():
+            self.index.rebuild((w, k) for k, w in self.wakes.items())
+        return keys
+
+    def rebuild(self, states: Iterable[tuple[str, bytes]]) -> int:
+        """Start the index afresh from the table (after a rebalance or a restart)."""
+        self.wakes.clear()
+        entries: list[tuple[int, str]] = []
+        for key, raw in states:
+            try:
+                d = decode_state(raw)
+            except msgspec.DecodeError:
+                continue
+            hint = wake_hint(d, self.book[d.policy], self.retention)
+            if hint is not None:
+                self.wakes[key] = hint
+                entries.append((hint, key))
+        self.index.rebuild(entries)
+        return len(entries)
+
+
+def wall_now() -> int:
+    return int(time.time())

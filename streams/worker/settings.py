@@ -1,0 +1,54 @@
+"""Worker settings: typed, with defaults for the local broker, overridable by environment."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field, replace
+
+
+@dataclass(frozen=True)
+class WorkerSettings:
+    bootstrap: str = "127.0.0.1:9092"
+    app_id: str = "dossierwatch"
+    events_topic: str = "dossier-events"
+    alerts_topic: str = "dossier-alerts"
+    dlq_topic: str = "dossier-events-dlq"
+    ticks_topic: str = "dossier-ticks"
+    partitions: int = 6
+    store: str = "rocksdb://"
+    data_dir: str = ".cache/worker"
+    web_host: str = "127.0.0.1"
+    web_port: int = 6066
+    tick_interval: float = 0.25
+    """How often the timer looks for dossiers whose deadline passed (seconds)."""
+    retention_days: int = 30
+    """How long a finished dossier stays in the table for late events."""
+    policy_paths: tuple[str, ...] = field(default_factory=tuple)
+    log_level: str = "info"
+
+    @classmethod
+    def from_env(cls, **overrides: object) -> WorkerSettings:
+        """Defaults, then DOSSIERWATCH_* environment variables, then explicit overrides."""
+        env = os.environ
+        s = cls()
+        mapping = {
+            "bootstrap": "KAFKA_BOOTSTRAP",
+            "app_id": "DOSSIERWATCH_APP_ID",
+            "events_topic": "DOSSIERWATCH_EVENTS_TOPIC",
+            "alerts_topic": "DOSSIERWATCH_ALERTS_TOPIC",
+            "dlq_topic": "DOSSIERWATCH_DLQ_TOPIC",
+            "ticks_topic": "DOSSIERWATCH_TICKS_TOPIC",
+            "store": "DOSSIERWATCH_STORE",
+            "data_dir": "DOSSIERWATCH_DATA_DIR",
+            "web_host": "DOSSIERWATCH_WEB_HOST",
+        }
+        changes: dict[str, object] = {k: env[v] for k, v in mapping.items() if env.get(v)}
+        for name, var, kind in (
+            ("partitions", "DOSSIERWATCH_PARTITIONS", int),
+            ("web_port", "DOSSIERWATCH_WEB_PORT", int),
+            ("tick_interval", "DOSSIERWATCH_TICK_INTERVAL", float),
+        ):
+            if env.get(var):
+                changes[name] = kind(env[var])
+        changes.update({k: v for k, v in overrides.items() if v is not None})
+        return replace(s, **changes)  # type: ignore[arg-type]
