@@ -374,13 +374,13 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     return 0
 
 
-def _status(run: DemoRun, url: str) -> str:
+def _status(run: DemoRun, url: str) -> list[str]:
     stats = run.engine.stats
-    text = (
-        f"x{run.compression:,.0f}  events {stats.events:,}  dossiers {stats.dossiers:,}"
-        f"  alerts {run.alerts_fired:,}"
-    )
-    return f"{text}  {url}" if url else text
+    parts = [
+        f"x{run.compression:,.0f}",
+        f"events {stats.events:,}  dossiers {stats.dossiers:,}  alerts {run.alerts_fired:,}",
+    ]
+    return [*parts, url] if url else parts
 
 
 def _final_summary(run: DemoRun, reason: str, book: PolicyBook, out: TextIO) -> None:

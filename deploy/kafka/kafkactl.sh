@@ -257,8 +257,14 @@ ensure_topics() {
   for t in "${TOPICS[@]}"; do
     n="$(awk -v t="$t" '$1 == t {print $2}' <<<"$counts")"
     if [ -z "$n" ]; then
+      # The events and dead-letter topics carry oversized events whole, so that the
+      # worker can reject them to the DLQ with a reason instead of losing them.
+      local extra=()
+      case "$t" in
+        dossier-events|dossier-events-dlq) extra=(--config max.message.bytes=8388608) ;;
+      esac
       run_tool org.apache.kafka.tools.TopicCommand --bootstrap-server "$bs" --create --if-not-exists \
-        --topic "$t" --partitions "$KAFKA_PARTITIONS" --replication-factor 1 >/dev/null
+        --topic "$t" --partitions "$KAFKA_PARTITIONS" --replication-factor 1 "${extra[@]}" >/dev/null
       log "topics: created $t ($KAFKA_PARTITIONS partitions, replication 1)"
     elif [ "$n" = "$KAFKA_PARTITIONS" ]; then
       log "topics: $t exists ($n partitions)"

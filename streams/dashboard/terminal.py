@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from collections.abc import Callable, Sequence
+from itertools import islice
 from typing import TextIO
 
 from streams.core.alerts import Alert
@@ -42,10 +43,8 @@ COLUMNS: tuple[tuple[str, str, str], ...] = (
 
 _STYLE = {"overdue": RED, "near_due": ORANGE}
 _SEVERITY = {"critical": RED, "warning": ORANGE, "info": ""}
-_GAP = 2
 _MIN_UNIT = 8
 _NUM = [max(len(vi), len(en)) for _, vi, en in COLUMNS]
-_TABLE_NUMBERS = sum(_NUM) + _GAP * len(_NUM)
 
 Segment = tuple[str, str]
 """A run of text and its ANSI style ("" for plain)."""
@@ -79,12 +78,17 @@ def _line(segments: Sequence[Segment], width: int, color: bool) -> str:
     return "".join(out).rstrip()
 
 
-def _unit_width(rows: Sequence[UnitRow], label: str, width: int) -> int:
+def _layout(rows: Sequence[UnitRow], label: str, width: int) -> tuple[int, int]:
+    """(unit column width, gap): two spaces between columns when the terminal is wide
+    enough for the longest unit name, else one, then shorter unit names as a last resort."""
     longest = max([len(r.unit) for r in rows] + [len(label)])
-    return max(_MIN_UNIT, min(longest, width - _TABLE_NUMBERS))
+    numbers = sum(_NUM)
+    gap = 2 if longest + numbers + 2 * len(_NUM) <= width else 1
+    return max(_MIN_UNIT, min(longest, width - numbers - gap * len(_NUM))), gap
 
 
-def _row(row: UnitRow, unit_w: int, color: bool, width: int, bold: bool = False) -> str:
+def _row(row: UnitRow, layout: tuple[int, int], width: int, color: bool, bold: bool) -> str:
+    unit_w, gap = layout
     unit = clean(row.unit)
     if len(unit) > unit_w:
         unit = unit[: unit_w - 1] + "…"
@@ -92,19 +96,20 @@ def _row(row: UnitRow, unit_w: int, color: bool, width: int, bold: bool = False)
     for (name, _, _), w in zip(COLUMNS, _NUM, strict=True):
         n: int = getattr(row, name)
         style = _STYLE.get(name, "") if n else ""
-        segs.append((" " * _GAP, ""))
+        segs.append((" " * gap, ""))
         segs.append((f"{n:,}".rjust(w), style or (BOLD if bold else "")))
     return _line(segs, width, color)
 
 
-def _header(unit_w: int, width: int) -> list[str]:
-    vi = "Đơn vị".ljust(unit_w) + "".join(
-        " " * _GAP + h.rjust(w) for (_, h, _), w in zip(COLUMNS, _NUM, strict=True)
-    )
-    en = "Unit".ljust(unit_w) + "".join(
-        " " * _GAP + h.rjust(w) for (_, _, h), w in zip(COLUMNS, _NUM, strict=True)
-    )
-    return [_line([(vi, "")], width, False), _line([(en, "")], width, False)]
+def _header(layout: tuple[int, int], width: int) -> list[str]:
+    unit_w, gap = layout
+    lines = []
+    for lang, unit in ((1, "Đơn vị"), (2, "Unit")):
+        text = unit.ljust(unit_w) + "".join(
+            " " * gap + col[lang].rjust(w) for col, w in zip(COLUMNS, _NUM, strict=True)
+        )
+        lines.append(_line([(text, "")], width, False))
+    return lines
 
 
 def alert_line(a: Alert, width: int, color: bool = False) -> str:
@@ -128,6 +133,20 @@ def alert_line(a: Alert, width: int, color: bool = False) -> str:
     return _line(segs, width, color)
 
 
+def _heading(now: int, parts: list[str], width: int, color: bool) -> list[str]:
+    """The title, then the status parts, wrapped between parts rather than cut."""
+    lines: list[list[Segment]] = [[("DossierWatch", BOLD), ("  " + when(now), "")]]
+    used = len(lines[0][0][0]) + len(lines[0][1][0])
+    for part in parts:
+        if used + 2 + len(part) <= width:
+            lines[-1].append(("  " + part, DIM))
+            used += 2 + len(part)
+        else:
+            lines.append([(part, DIM)])
+            used = len(part)
+    return [_line(segs, width, color) for segs in lines]
+
+
 def render(
     rows: Sequence[UnitRow],
     alerts: Sequence[Alert],
@@ -135,37 +154,39 @@ def render(
     width: int,
     *,
     color: bool = False,
-    status: str = "",
+    status: str | Sequence[str] = (),
     max_alerts: int = 10,
     height: int | None = None,
 ) -> str:
     """The board (worst units first, then the total) above the latest alerts, newest first.
 
     `alerts` are oldest first, as they fired.  With `height`, fewer alerts are shown so
-    that everything fits in that many lines."""
+    that everything fits in that many lines.  `status` parts go beside the title, wrapped
+    onto further lines when the width runs out."""
     width = max(width, 20)
     total = totals(rows)
-    unit_w = _unit_width(rows, total.unit, width)
-    rule = "─" * min(width, unit_w + _TABLE_NUMBERS)
-    title: list[Segment] = [("DossierWatch", BOLD), ("  " + when(now), "")]
-    if status:
-        title.append(("  " + clean(status), DIM))
-    lines = [_line(title, width, color), "", *_header(unit_w, width), rule]
+    layout = _layout(rows, total.unit, width)
+    unit_w, gap = layout
+    rule = "─" * min(width, unit_w + sum(_NUM) + gap * len(_NUM))
+    parts = [status] if isinstance(status, str) else list(status)
+    lines = _heading(now, [clean(p) for p in parts if p], width, color)
+    lines += ["", *_header(layout, width), rule]
     if rows:
-        lines.extend(_row(r, unit_w, color, width) for r in rows)
+        lines.extend(_row(r, layout, width, color, False) for r in rows)
     else:
         lines.append("(không có hồ sơ đang xử lý / no open dossiers)")
-    lines += [rule, _row(total, unit_w, color, width, bold=True), ""]
+    lines += [rule, _row(total, layout, width, color, True), ""]
     lines.append(_line([("Cảnh báo mới nhất / Latest alerts", BOLD)], width, color))
     shown = max_alerts if height is None else min(max_alerts, height - len(lines))
-    latest = list(alerts[-shown:]) if shown > 0 else []
     if not alerts:
         lines.append("(chưa có / none yet)")
-    lines.extend(alert_line(a, width, color) for a in reversed(latest))
+    # islice over reversed(): the caller's deque of recent alerts cannot be sliced.
+    latest = islice(reversed(alerts), max(shown, 0))
+    lines.extend(alert_line(a, width, color) for a in latest)
     return "\n".join(lines)
 
 
-def summary_line(rows: Sequence[UnitRow], now: int, status: str = "") -> str:
+def summary_line(rows: Sequence[UnitRow], now: int, status: str | Sequence[str] = ()) -> str:
     """One line for logs: the simulated time, the centre's totals and `status`."""
     t = totals(rows)
     text = (
@@ -173,7 +194,9 @@ def summary_line(rows: Sequence[UnitRow], now: int, status: str = "") -> str:
         f"  Sắp đến hạn/near-due {t.near_due:,}  Quá hạn/overdue {t.overdue:,}"
         f"  Chờ bổ sung/supplement {t.waiting_supplement:,}  Qua lại/ping-pong {t.ping_pong:,}"
     )
-    return f"{text}  | {clean(status)}" if status else text
+    parts = [status] if isinstance(status, str) else list(status)
+    tail = "  ".join(clean(p) for p in parts if p)
+    return f"{text}  | {tail}" if tail else text
 
 
 class Screen:
@@ -201,19 +224,20 @@ class Screen:
         return cls(out, live=live, color=live and "NO_COLOR" not in os.environ)
 
     def update(
-        self, rows: Sequence[UnitRow], alerts: Sequence[Alert], now: int, status: str
+        self, rows: Sequence[UnitRow], alerts: Sequence[Alert], now: int, status: Sequence[str] = ()
     ) -> None:
         if not self.live:
             self.out.write(summary_line(rows, now, status) + "\n")
             self.out.flush()
             return
         cols, lines = self.size()
-        # One line short of the terminal: writing the last line would scroll the screen.
+        # One line and one column short of the terminal: filling the last line scrolls
+        # the screen, and filling the last column leaves some terminals waiting to wrap.
         text = render(
             rows,
             alerts,
             now,
-            cols,
+            cols - 1,
             color=self.color,
             status=status,
             max_alerts=len(alerts),

@@ -49,17 +49,27 @@ class Topics:
     dlq: str
     ticks: str
     partitions: int
+    prefix: str
 
     def all(self) -> list[str]:
         return [self.events, self.alerts, self.dlq, self.ticks]
 
 
-def create_topics(bootstrap: str, names: list[str], partitions: int) -> None:
+BIG_MESSAGES = {"max.message.bytes": str(8 * 1024 * 1024)}
+"""Topics that must carry an oversized event whole (to reach the DLQ with its reason)."""
+
+
+def create_topics(bootstrap: str, names: list[str], partitions: int,
+                  configs: dict[str, dict[str, str]] | None = None) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="dossierwatch-tests")
+    configs = configs or {}
     try:
-        admin.create_topics([NewTopic(n, partitions, 1) for n in names], timeout_ms=30_000)
+        admin.create_topics(
+            [NewTopic(n, partitions, 1, topic_configs=configs.get(n, {})) for n in names],
+            timeout_ms=30_000,
+        )
     finally:
         admin.close()
 
@@ -81,7 +91,8 @@ def topics(kafka_bootstrap: str) -> Iterator[Topics]:
     """Fresh dossier-events/alerts/dlq/ticks topics (6 partitions) for one test."""
     tag = uuid.uuid4().hex[:8]
     t = Topics(f"t{tag}-dossier-events", f"t{tag}-dossier-alerts", f"t{tag}-dossier-events-dlq",
-               f"t{tag}-dossier-ticks", 6)
-    create_topics(kafka_bootstrap, t.all(), t.partitions)
+               f"t{tag}-dossier-ticks", 6, f"t{tag}-")
+    create_topics(kafka_bootstrap, t.all(), t.partitions,
+                  {t.events: BIG_MESSAGES, t.dlq: BIG_MESSAGES})
     yield t
     delete_topics(kafka_bootstrap, t.all())

@@ -6,7 +6,7 @@ import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import TracebackType
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
 
@@ -39,7 +39,7 @@ def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> 
 class RecordingProducer:
     """Stands in for EventProducer: keeps what it is sent, acknowledges on flush."""
 
-    instances: list[RecordingProducer] = []
+    instances: ClassVar[list[RecordingProducer]] = []
 
     def __init__(self, bootstrap: str, topic: str, **_: Any) -> None:
         self.bootstrap, self.topic = bootstrap, topic
@@ -99,7 +99,7 @@ def simulated_jsonl(run: Run, tmp_path: Path, n: int = 5) -> Path:
 
 
 def test_simulate_to_file_is_deterministic_and_valid(run: Run, tmp_path: Path) -> None:
-    """The same seed writes the same bytes, another seed other bytes, and every line is a valid event."""
+    """The same seed writes the same bytes, another seed others; every line is a valid event."""
     paths = [tmp_path / f"{name}.jsonl" for name in ("a", "b", "c")]
     for path, seed in zip(paths, ("7", "7", "8"), strict=True):
         code, out, err = run("simulate", "--seed", seed, "--dossiers", "40", "--output", str(path))
@@ -193,7 +193,7 @@ def test_publish_bad_jsonl_names_the_line_and_sends_nothing(
 def test_publish_without_check_reports_how_many_were_sent(
     run: Run, tmp_path: Path, recording: type[RecordingProducer]
 ) -> None:
-    """With --no-check a broken line 3 stops publishing after lines 1–2, and the message says 2 were sent."""
+    """With --no-check a broken line 3 stops publishing after lines 1–2 and says 2 were sent."""
     path = broken_at_line_3(run, tmp_path)
     expected = [json.loads(line)["id"] for line in path.read_text().splitlines()[:2]]
     code, _, err = run("publish", str(path), "--no-check")
@@ -218,18 +218,24 @@ def test_publish_sends_a_jsonl_file_in_order(
     assert f"publish: {len(ids)} events sent to topic dossier-events" in err
 
 
-XES = """<?xml version="1.0" encoding="UTF-8"?>
-<log xes.version="1.0" xmlns="http://www.xes-standard.org/">
-<trace><string key="concept:name" value="A"/>
-<event><string key="org:group" value="U1"/><date key="time:timestamp" value="2025-07-07T08:00:00+07:00"/></event>
-<event><string key="org:group" value="U2"/><date key="time:timestamp" value="2025-07-09T08:00:00+07:00"/></event>
-</trace>
-<trace><string key="concept:name" value="B"/>
-<event><string key="org:group" value="U1"/><date key="time:timestamp" value="2025-07-08T08:00:00+07:00"/></event>
-<event><string key="org:group" value="U1"/><date key="time:timestamp" value="2025-07-10T08:00:00+07:00"/></event>
-</trace>
-</log>
-"""
+def xes_event(unit: str, day: int) -> str:
+    return (
+        f'<event><string key="org:group" value="{unit}"/>'
+        f'<date key="time:timestamp" value="2025-07-{day:02d}T08:00:00+07:00"/></event>\n'
+    )
+
+
+def xes_trace(case: str, *events: str) -> str:
+    return f'<trace><string key="concept:name" value="{case}"/>\n{"".join(events)}</trace>\n'
+
+
+XES = (
+    '<?xml version="1.0" encoding="UTF-8"?>\n'
+    '<log xes.version="1.0" xmlns="http://www.xes-standard.org/">\n'
+    + xes_trace("A", xes_event("U1", 7), xes_event("U2", 9))
+    + xes_trace("B", xes_event("U1", 8), xes_event("U1", 10))
+    + "</log>\n"
+)
 
 
 def test_publish_sorts_a_case_grouped_log_by_time(
@@ -243,7 +249,8 @@ def test_publish_sorts_a_case_grouped_log_by_time(
     sent = producer.events
     assert code == 0
     assert [e.time for e in sent] == sorted(e.time for e in sent)
-    assert [e.subject for e in sent] == ["A", "B", "A", "B", "B"]
+    # A: received 7th, transferred and completed 9th; B: received 8th, progress and done 10th.
+    assert [e.subject for e in sent] == ["A", "B", "A", "A", "B", "B"]
     assert [e.id for e in sent if e.subject == "A"] == ["A#0r", "A#1t", "A#2c"]
 
 
@@ -279,7 +286,7 @@ def test_publish_to_a_silent_bootstrap_is_one_line(run: Run, tmp_path: Path) -> 
 def test_kafka_without_the_script_is_a_clear_error(
     run: Run, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """When deploy/kafka/kafkactl.sh is absent (an installed wheel) the command says so in one line."""
+    """Without deploy/kafka/kafkactl.sh (an installed wheel) the command says so in one line."""
     missing = tmp_path / "deploy" / "kafka" / "kafkactl.sh"
     monkeypatch.setattr(commands, "KAFKACTL", missing)
     code, _, err = run("kafka", "status")
