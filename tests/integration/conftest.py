@@ -59,8 +59,12 @@ BIG_MESSAGES = {"max.message.bytes": str(8 * 1024 * 1024)}
 """Topics that must carry an oversized event whole (to reach the DLQ with its reason)."""
 
 
-def create_topics(bootstrap: str, names: list[str], partitions: int,
-                  configs: dict[str, dict[str, str]] | None = None) -> None:
+def create_topics(
+    bootstrap: str,
+    names: list[str],
+    partitions: int,
+    configs: dict[str, dict[str, str]] | None = None,
+) -> None:
     from kafka.admin import KafkaAdminClient, NewTopic
 
     admin = KafkaAdminClient(bootstrap_servers=bootstrap, client_id="dossierwatch-tests")
@@ -90,9 +94,16 @@ def delete_topics(bootstrap: str, names: list[str]) -> None:
 def topics(kafka_bootstrap: str) -> Iterator[Topics]:
     """Fresh dossier-events/alerts/dlq/ticks topics (6 partitions) for one test."""
     tag = uuid.uuid4().hex[:8]
-    t = Topics(f"t{tag}-dossier-events", f"t{tag}-dossier-alerts", f"t{tag}-dossier-events-dlq",
-               f"t{tag}-dossier-ticks", 6, f"t{tag}-")
-    create_topics(kafka_bootstrap, t.all(), t.partitions,
-                  {t.events: BIG_MESSAGES, t.dlq: BIG_MESSAGES})
+    t = Topics(
+        f"t{tag}-dossier-events",
+        f"t{tag}-dossier-alerts",
+        f"t{tag}-dossier-events-dlq",
+        f"t{tag}-dossier-ticks",
+        6,
+        f"t{tag}-",
+    )
+    create_topics(
+        kafka_bootstrap, t.all(), t.partitions, {t.events: BIG_MESSAGES, t.dlq: BIG_MESSAGES}
+    )
     yield t
     delete_topics(kafka_bootstrap, t.all())

@@ -10,14 +10,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-
 from conftest import Topics
 from helpers.story import Story
+from workers import WorkerProcess, collect, produce
+
 from producers.simulator import simulate
 from streams.core.alerts import Alert
 from streams.core.engine import Engine
 from streams.core.events import DossierEvent, encode_event, event_from_dict
-from workers import WorkerProcess, collect, produce
 
 pytestmark = pytest.mark.kafka
 
@@ -39,9 +39,14 @@ def alert_ids(messages: list[Any], status: str = "firing") -> list[str]:
 
 
 def stories() -> list[DossierEvent]:
-    bounce = (Story("PP-1").received("2025-09-08T09:00", time_limit="30wd")
-              .transfer("2025-09-08T10:00", "A").transfer("2025-09-09T10:00", "B")
-              .back("2025-09-10T10:00", "A").complete("2025-09-11T10:00"))
+    bounce = (
+        Story("PP-1")
+        .received("2025-09-08T09:00", time_limit="30wd")
+        .transfer("2025-09-08T10:00", "A")
+        .transfer("2025-09-09T10:00", "B")
+        .back("2025-09-10T10:00", "A")
+        .complete("2025-09-11T10:00")
+    )
     prompt = Story("OK-1").received("2025-09-08T09:00", unit="A").complete("2025-09-09T10:00")
     late = Story("LATE-1").received("2025-09-08T09:00", unit="A", time_limit="3wd")
     return [*bounce.events, *prompt.events, *late.events]
@@ -49,8 +54,10 @@ def stories() -> list[DossierEvent]:
 
 def simulated(dossiers: int, seed: int) -> list[DossierEvent]:
     start = datetime(2025, 9, 1, 8, 0, tzinfo=UTC) + timedelta(hours=0)
-    return [event_from_dict(e) for e in simulate(seed=seed, start=start, dossiers=dossiers,
-                                                 per_working_day=80)]
+    return [
+        event_from_dict(e)
+        for e in simulate(seed=seed, start=start, dossiers=dossiers, per_working_day=80)
+    ]
 
 
 @pytest.fixture
@@ -59,8 +66,9 @@ def worker_factory(kafka_bootstrap: str, topics: Topics, tmp_path: Path):  # typ
     app_id = f"dw-test-{uuid.uuid4().hex[:8]}"
 
     def start(name: str = "w1") -> WorkerProcess:
-        w = WorkerProcess(kafka_bootstrap, topics, tmp_path / name, app_id=app_id,
-                          log=tmp_path / f"{name}.log")
+        w = WorkerProcess(
+            kafka_bootstrap, topics, tmp_path / name, app_id=app_id, log=tmp_path / f"{name}.log"
+        )
         started.append(w)
         return w
 
@@ -98,11 +106,17 @@ def test_a_deadline_breaches_on_time_with_no_further_event(
     worker.wait_assigned()
     now = datetime.now(UTC).astimezone().replace(microsecond=0)
     due = now + timedelta(seconds=6)
-    receipt = event_from_dict({
-        "specversion": "1.0", "id": f"rcpt-{uuid.uuid4().hex}", "source": "test",
-        "type": "dossier.received", "time": now.isoformat(), "subject": "DUE-SOON",
-        "data": {"procedure": "P", "unit": "A", "due": due.isoformat()},
-    })
+    receipt = event_from_dict(
+        {
+            "specversion": "1.0",
+            "id": f"rcpt-{uuid.uuid4().hex}",
+            "source": "test",
+            "type": "dossier.received",
+            "time": now.isoformat(),
+            "subject": "DUE-SOON",
+            "data": {"procedure": "P", "unit": "A", "due": due.isoformat()},
+        }
+    )
     produce(kafka_bootstrap, topics.events, keyed([receipt]))
 
     def breached(ms: list[Any]) -> bool:
@@ -172,8 +186,9 @@ def test_kill_9_mid_stream_loses_no_alert(
     first.kill9()
     second = worker_factory("w2")
     second.wait_assigned()
-    got = collect(kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want,
-                  timeout=180)
+    got = collect(
+        kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want, timeout=180
+    )
     ids = alert_ids(got)
     assert set(ids) >= want, sorted(want - set(ids))[:10]
     assert set(ids) <= want, sorted(set(ids) - want)[:10]
@@ -200,6 +215,7 @@ def test_two_workers_split_the_partitions(
     events = simulated(150, seed=11)
     want = {a.id for a in expected_alerts(events) if a.status == "firing"}
     produce(kafka_bootstrap, topics.events, keyed(events))
-    got = collect(kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want,
-                  timeout=120)
+    got = collect(
+        kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want, timeout=120
+    )
     assert set(alert_ids(got)) == want

@@ -13,9 +13,8 @@ import urllib.request
 from pathlib import Path
 from typing import Any
 
-from kafka import KafkaConsumer, KafkaProducer
-
 from conftest import Topics
+from kafka import KafkaConsumer, KafkaProducer
 
 BIN = Path(sys.executable).with_name("dossierwatch")
 
@@ -27,16 +26,45 @@ def free_port() -> int:
 
 
 class WorkerProcess:
-    def __init__(self, bootstrap: str, topics: Topics, data_dir: Path, *, app_id: str,
-                 log: Path, store: str = "memory://") -> None:
+    def __init__(
+        self,
+        bootstrap: str,
+        topics: Topics,
+        data_dir: Path,
+        *,
+        app_id: str,
+        log: Path,
+        store: str = "memory://",
+    ) -> None:
         self.port = free_port()
         self.log = log
-        cmd = [str(BIN), "worker", "--bootstrap", bootstrap, "--topic-prefix", topics.prefix,
-               "--app-id", app_id, "--store", store, "--data-dir", str(data_dir),
-               "--web-port", str(self.port), "--partitions", str(topics.partitions),
-               "--tick-interval", "0.2"]
-        self.proc = subprocess.Popen(cmd, stdout=open(log, "ab"), stderr=subprocess.STDOUT,
-                                     env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        cmd = [
+            str(BIN),
+            "worker",
+            "--bootstrap",
+            bootstrap,
+            "--topic-prefix",
+            topics.prefix,
+            "--app-id",
+            app_id,
+            "--store",
+            store,
+            "--data-dir",
+            str(data_dir),
+            "--web-port",
+            str(self.port),
+            "--partitions",
+            str(topics.partitions),
+            "--tick-interval",
+            "0.2",
+        ]
+        with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
 
     def health(self) -> dict[str, Any] | None:
         try:
@@ -56,8 +84,10 @@ class WorkerProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker exited {self.proc.returncode}: {self.tail()}")
             h = self.health()
-            if h and h["assigned_partitions"] and (
-                partitions is None or len(h["assigned_partitions"]) == partitions
+            if (
+                h
+                and h["assigned_partitions"]
+                and (partitions is None or len(h["assigned_partitions"]) == partitions)
             ):
                 return list(h["assigned_partitions"])
             time.sleep(0.3)
@@ -80,7 +110,9 @@ class WorkerProcess:
         self.proc.wait(10)
 
 
-def produce(bootstrap: str, topic: str, events: list[tuple[bytes | None, bytes]], **config: Any) -> None:
+def produce(
+    bootstrap: str, topic: str, events: list[tuple[bytes | None, bytes]], **config: Any
+) -> None:
     producer = KafkaProducer(bootstrap_servers=bootstrap, acks="all", linger_ms=5, **config)
     for key, value in events:
         producer.send(topic, key=key, value=value)
@@ -88,13 +120,20 @@ def produce(bootstrap: str, topic: str, events: list[tuple[bytes | None, bytes]]
     producer.close()
 
 
-def collect(bootstrap: str, topic: str, *, until: Any, timeout: float = 90.0,
-            group: str | None = None) -> list[Any]:
+def collect(
+    bootstrap: str, topic: str, *, until: Any, timeout: float = 90.0, group: str | None = None
+) -> list[Any]:
     """Read `topic` from the start until `until(messages)` is true or the time is up."""
-    consumer = KafkaConsumer(topic, bootstrap_servers=bootstrap, auto_offset_reset="earliest",
-                             group_id=group, enable_auto_commit=False, consumer_timeout_ms=500,
-                             fetch_max_bytes=16 * 1024 * 1024,
-                             max_partition_fetch_bytes=16 * 1024 * 1024)
+    consumer = KafkaConsumer(
+        topic,
+        bootstrap_servers=bootstrap,
+        auto_offset_reset="earliest",
+        group_id=group,
+        enable_auto_commit=False,
+        consumer_timeout_ms=500,
+        fetch_max_bytes=16 * 1024 * 1024,
+        max_partition_fetch_bytes=16 * 1024 * 1024,
+    )
     got: list[Any] = []
     deadline = time.monotonic() + timeout
     try:
