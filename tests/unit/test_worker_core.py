@@ -59,7 +59,12 @@ def test_a_tick_fires_what_is_due_and_re_arms() -> None:
     keys = core.due(at("2025-09-16T00:01"))
     assert keys == ["HS-1"] and "HS-1" not in core.wakes
     out = core.on_tick("HS-1", state, at("2025-09-16T00:01"))
-    assert {a.level for a in out.alerts} == {"near_due_75", "near_due_90", "overdue"}
+    assert {(a.rule, a.level) for a in out.alerts} == {
+        ("stall", "warning"),
+        ("deadline", "near_due_75"),
+        ("deadline", "near_due_90"),
+        ("deadline", "overdue"),
+    }
     assert core.wakes["HS-1"] <= at("2025-09-17T00:00")
 
 
