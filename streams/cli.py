@@ -215,7 +215,13 @@ def _register_worker(sub: Any) -> None:
     register(sub)
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_worker]
+def _register_demo(sub: Any) -> None:
+    from streams.demo import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_worker, _register_demo]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

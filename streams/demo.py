@@ -81,7 +81,7 @@ class DemoRun:
         self.fired: Counter[tuple[str, str]] = Counter()
         self.resolved = 0
         self.invalid = 0
-        self.started = 0.0
+        self.started = clock()  # reset by run(); set here for a Ctrl-C before it starts
         self.first_event: int | None = None
         self._anchor: tuple[float, int] | None = None  # (wall, event time) of the first event
         self._deadline: float | None = None
@@ -136,6 +136,7 @@ class DemoRun:
             if metrics is not None:
                 if engine.stats.duplicates > duplicates:
                     metrics.duplicates.inc()
+                    metrics.count_alerts(alerts)
                 else:
                     name = type_name(event)
                     metrics.observe(name, before, engine.dossiers[event.subject], alerts, t)
@@ -261,7 +262,10 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default: 1)")
     p.add_argument(
-        "--dossiers", type=_count, help="stop arrivals after N dossiers (default: unlimited)"
+        "--dossiers",
+        type=_count,
+        metavar="N",
+        help="stop arrivals after N dossiers (default: unlimited)",
     )
     p.add_argument(
         "--per-day",

@@ -1,0 +1,228 @@
+"""`dossierwatch demo`: the in-process loop on a fake clock, and the command end to end."""
+
+from __future__ import annotations
+
+import argparse
+import re
+import socket
+import subprocess
+import sys
+import time
+import urllib.request
+from collections import Counter
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+import pytest
+from prometheus_client import CollectorRegistry
+
+from producers.simulator import simulate
+from streams import demo
+from streams.core.calendar import to_instant
+from streams.core.engine import Engine
+from streams.core.events import event_from_dict
+from streams.demo import DemoRun
+from streams.metrics import PipelineMetrics
+
+ICT = timezone(timedelta(hours=7))
+MONDAY = datetime(2025, 9, 8, 7, 30, tzinfo=ICT)
+
+
+class FakeClock:
+    """A monotonic clock that only moves when slept on."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+    def sleep(self, seconds: float) -> None:
+        self.now += seconds
+
+
+def _received(dossier: str, when: str, time_limit: str) -> dict[str, Any]:
+    return {
+        "specversion": "1.0",
+        "id": f"{dossier}-1",
+        "source": "test",
+        "type": "dossier.received",
+        "time": f"{when}:00+07:00",
+        "subject": dossier,
+        "data": {"procedure": "P", "unit": "DEPT_A", "time_limit": time_limit},
+    }
+
+
+def _replay(events: list[dict[str, Any]]) -> tuple[Counter[tuple[str, str]], int]:
+    """The alerts `dossierwatch replay` would give: the clock follows the event times."""
+    engine, fired, resolved = Engine(), Counter[tuple[str, str]](), 0
+    for raw in events:
+        event = event_from_dict(raw)
+        t = to_instant(event.time)
+        alerts = engine.advance(t) if engine.now is None or t > engine.now else []
+        for a in alerts + engine.apply(event):
+            if a.status == "firing":
+                fired[(a.rule, a.level)] += 1
+            else:
+                resolved += 1
+    return fired, resolved
+
+
+def test_a_silent_dossier_breaches_while_pacing_waits_for_the_next_event() -> None:
+    """The simulated clock runs between events, so a dossier hearing nothing goes overdue."""
+    events = [
+        _received("HS-A", "2025-09-08T09:00", "2h"),  # due 11:00
+        _received("HS-B", "2025-09-08T17:00", "5wd"),
+    ]
+    clock = FakeClock()
+    seen: list[tuple[int, int, set[str]]] = []
+
+    def snapshot(run: DemoRun) -> None:
+        assert run.now is not None
+        seen.append((run.engine.stats.events, run.now, {a.level for a in run.recent}))
+
+    run = DemoRun(
+        Engine(),
+        compression=3600,
+        refresh=0.25,
+        on_refresh=snapshot,
+        clock=clock,
+        sleep=clock.sleep,
+    )
+    assert run.run(events) == "finished"
+    before_b = [s for s in seen if s[0] == 1]
+    assert any("overdue" in levels for _, _, levels in before_b)
+    # Simulated time advanced in step with the fake wall clock, and never past HS-B's event.
+    assert max(now for _, now, _ in before_b) < to_instant(datetime(2025, 9, 8, 17, tzinfo=ICT))
+    overdue = next(a for a in run.recent if a.level == "overdue")
+    assert overdue.dossier == "HS-A" and overdue.at == "2025-09-08T11:00:00+07:00"
+
+
+def test_the_demo_fires_exactly_the_alerts_a_replay_fires() -> None:
+    """Live pacing with the clock running between events gives the replay's alerts."""
+    events = list(simulate(seed=3, start=MONDAY, dossiers=150, per_working_day=100))
+    clock = FakeClock()
+    registry = CollectorRegistry()
+    metrics = PipelineMetrics(registry, Engine().book)
+    run = DemoRun(Engine(), compression=43200, metrics=metrics, clock=clock, sleep=clock.sleep)
+    assert run.run(events) == "finished"
+    fired, resolved = _replay(events)
+    assert sum(fired.values()) > 20
+    assert run.fired == fired and run.resolved == resolved
+    # Every alert reached the counters, the timer-fired ones included.
+    counted = sum(
+        s.value
+        for m in registry.collect()
+        if m.name == "dossierwatch_alerts"
+        for s in m.samples
+        if s.name == "dossierwatch_alerts_total"
+    )
+    assert counted == sum(fired.values())
+    assert run.engine.stats.events == len(events)
+
+
+def test_duration_stops_an_endless_stream() -> None:
+    """--duration ends the run after that much wall time, even in a quiet spell."""
+    clock = FakeClock()
+    run = DemoRun(Engine(), compression=43200, duration=3, clock=clock, sleep=clock.sleep)
+    start = clock.now
+    assert run.run(simulate(seed=1, start=MONDAY, per_working_day=20)) == "duration"
+    assert 3 <= clock.now - start <= 3.1
+    assert run.engine.stats.events > 0
+
+
+# -- the command, in a subprocess ------------------------------------------------------
+
+RUN_CLI = """
+import argparse, sys
+from streams import cli, demo
+parser = cli.build_parser()
+subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
+if "demo" not in subcommands.choices:  # until cli.py registers the command itself
+    cli._EXTRA_COMMANDS.append(demo.register)
+sys.exit(cli.main())
+"""
+
+
+def _dossierwatch(*args: str) -> subprocess.Popen[str]:
+    return subprocess.Popen(
+        [sys.executable, "-c", RUN_CLI, *args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        encoding="utf-8",
+    )
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port: int = s.getsockname()[1]
+        return port
+
+
+def _scrape(url: str, deadline: float) -> str:
+    """/metrics once events have been counted and dossiers are open (or the last try)."""
+    body = ""
+    while time.monotonic() < deadline:
+        try:
+            with urllib.request.urlopen(url, timeout=1) as response:
+                body = response.read().decode()
+        except OSError:
+            body = ""
+        if "dossierwatch_open_dossiers{" in body and re.search(
+            r"^dossierwatch_events_total\{[^}]*\} [1-9]", body, re.M
+        ):
+            break
+        time.sleep(0.1)
+    return body
+
+
+def test_demo_command_serves_metrics_and_prints_summary_lines() -> None:
+    """A 3-second headless run serves /metrics meanwhile, then exits 0 with its figures."""
+    port = _free_port()
+    proc = _dossierwatch(
+        "demo", "--duration", "3", "--no-screen", "--metrics-port", str(port), "--seed", "1"
+    )
+    try:
+        body = _scrape(f"http://127.0.0.1:{port}/metrics", time.monotonic() + 10)
+        out, err = proc.communicate(timeout=30)
+    finally:
+        proc.kill()
+    assert proc.returncode == 0, err
+    assert re.search(r"^dossierwatch_events_total\{[^}]*\} [1-9]", body, re.M), body[:2000]
+    assert re.search(r'^dossierwatch_open_dossiers\{unit="[^"]+"\} [1-9]', body, re.M)
+    assert f"metrics: http://127.0.0.1:{port}/metrics" in out
+    summaries = [line for line in out.splitlines() if "Quá hạn/overdue" in line]
+    assert len(summaries) >= 2 and "\x1b" not in out
+    events = re.search(r"^([\d,]+) events", out, re.M)
+    fired = re.search(r"alerts: ([\d,]+) fired", out)
+    assert events and int(events[1].replace(",", "")) > 0, out
+    assert fired and int(fired[1].replace(",", "")) >= 1, out
+    assert "demo stopped (time is up)" in out
+
+
+def test_a_port_in_use_is_one_line_and_exit_1() -> None:
+    """Another process on the metrics port: one line on stderr, exit 1, nothing started."""
+    with socket.socket() as blocker:
+        blocker.bind(("127.0.0.1", 0))
+        blocker.listen()
+        port = blocker.getsockname()[1]
+        proc = _dossierwatch("demo", "--duration", "5", "--no-screen", "--metrics-port", str(port))
+        out, err = proc.communicate(timeout=30)
+    assert proc.returncode == 1
+    assert err.endswith("\n") and len(err.splitlines()) == 1, err
+    assert err.startswith(f"dossierwatch demo: cannot serve metrics on 127.0.0.1:{port}")
+    assert out == ""
+
+
+@pytest.mark.parametrize(
+    "args", [["--compression", "0"], ["--metrics-port", "70000"], ["--duration", "-1"]]
+)
+def test_bad_options_are_usage_errors(args: list[str]) -> None:
+    """Non-positive speeds or durations and impossible ports are refused by the parser."""
+    parser = argparse.ArgumentParser(prog="dossierwatch")
+    demo.register(parser.add_subparsers())
+    with pytest.raises(SystemExit) as exit_:
+        parser.parse_args(["demo", *args])
+    assert exit_.value.code == 2
