@@ -93,13 +93,14 @@ def _non_negative(text: str) -> float:
     return value
 
 
-def _add_kafka_options(p: argparse._ActionsContainer, *, default_bootstrap: str | None) -> None:
-    g = p.add_argument_group("Kafka")
+def _add_kafka_options(g: argparse._ActionsContainer, *, default_bootstrap: str | None) -> None:
     g.add_argument(
         "--bootstrap",
         default=default_bootstrap,
         metavar="HOST:PORT",
-        help=f"Kafka bootstrap server (default: {default_bootstrap or 'none: write JSONL'})",
+        help=f"Kafka bootstrap server (default: {default_bootstrap})"
+        if default_bootstrap
+        else "send to the Kafka broker at this address instead of writing JSON Lines",
     )
     g.add_argument(
         "--topic", default=DEFAULT_TOPIC, help=f"topic to send to (default: {DEFAULT_TOPIC})"
@@ -217,7 +218,7 @@ def _register_simulate(sub: Any) -> None:
         " stream is endless and needs this option; stop it with Ctrl-C",
     )
     _add_rate_option(p)
-    out = p.add_argument_group("destination (one of)")
+    out = p.add_argument_group("destination: JSON Lines (the default) or Kafka")
     out.add_argument(
         "--output",
         metavar="PATH",
@@ -280,7 +281,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
                 out.close()
     seconds = time.monotonic() - began
     sys.stderr.write(
-        f"simulate: {events.count:,} events, {sim.started:,} dossiers, {seconds:.1f} s"
+        f"simulate: {events.count:,} events, {sim.started:,}"
+        f" dossier{'' if sim.started == 1 else 's'}, {seconds:.1f} s"
         f" -> {target}{' (interrupted)' if interrupted else ''}\n"
     )
     return 130 if interrupted else 0
@@ -298,8 +300,8 @@ def _register_publish(sub: Any) -> None:
         description="Send the events of a log file to Kafka, keyed by dossier. JSONL is"
         " sent in file order (it is a time-ordered stream) and is checked whole before"
         " anything is sent. XES and CSV logs are grouped by case, so their events are"
-        " mapped, held in memory and sorted by time first: a log of about a million"
-        " events needs a few hundred MB. A bad file stops with its path:line; events"
+        " mapped, held in memory and sorted by time first (about 600 MB per million"
+        " events). A bad file stops with its path:line; events"
         " already sent stay sent, and the message says how many.",
     )
     p.add_argument("file", help="JSONL (CloudEvents), XES or CSV event log, plain or gzip")
@@ -319,7 +321,7 @@ def _register_publish(sub: Any) -> None:
         help="JSONL: start sending at once instead of checking the whole file first"
         " (a bad line then stops publishing part-way)",
     )
-    _add_kafka_options(p, default_bootstrap=DEFAULT_BOOTSTRAP)
+    _add_kafka_options(p.add_argument_group("Kafka"), default_bootstrap=DEFAULT_BOOTSTRAP)
     add_mapping_options(p)
     p.set_defaults(func=cmd_publish)
 

@@ -102,8 +102,8 @@ class EventProducer:
         self._first_error: BaseException | None = None
         self._reported = 0
         self._lock = threading.Lock()
-        # api_version is never set: kafka-python 3 negotiates it with the broker, and a
-        # pinned value breaks against Kafka 4 (the old protocol versions are gone).
+        # api_version is never set: kafka-python 3 negotiates it with the broker, and
+        # pinned values were seen to fail against the project's Kafka 4 broker.
         # Retries are left at kafka-python's default (unbounded within
         # delivery_timeout_ms); with idempotence they cannot duplicate or reorder.
         try:

@@ -221,7 +221,17 @@ def _register_demo(sub: Any) -> None:
     register(sub)
 
 
-_EXTRA_COMMANDS: list[Callable[[Any], None]] = [_register_worker, _register_demo]
+def _register_producers(sub: Any) -> None:
+    from producers.commands import register
+
+    register(sub)
+
+
+_EXTRA_COMMANDS: list[Callable[[Any], None]] = [
+    _register_worker,
+    _register_demo,
+    _register_producers,
+]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

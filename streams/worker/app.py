@@ -16,12 +16,17 @@ written after the alert is safely in Kafka.
 
 from __future__ import annotations
 
+import asyncio
 import time
+import weakref
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 import faust
 import structlog
 from aiokafka.partitioner import murmur2
+from faust.streams import _current_event
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 
@@ -29,13 +34,27 @@ from streams.core.alerts import encode_alert
 from streams.core.dossier import decode_state
 from streams.core.policy import PolicyBook
 from streams.metrics import OpenDossierCollector, PipelineMetrics
-from streams.worker.core import DELETE, Outcome, WorkerCore
+from streams.worker.core import DELETE, WorkerCore
 from streams.worker.settings import WorkerSettings
 
 log = structlog.get_logger("dossierwatch.worker")
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """Producer/consumer ceiling: oversized events must reach the DLQ whole, not fail to send."""
+
+
+@contextmanager
+def writing_as(event: Any) -> Iterator[None]:
+    """Make `event` the current one while its dossier's state is written.
+
+    Faust's stores file a table write under the partition of the event being processed;
+    a batch writes after all its events, so each write is filed under its own event's
+    partition explicitly (the co-partitioning the table relies on)."""
+    token = _current_event.set(weakref.ref(event))
+    try:
+        yield
+    finally:
+        _current_event.reset(token)
 
 
 def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
@@ -88,78 +107,95 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
 
     registry.register(OpenDossierCollector(states, book))
 
-    async def publish(outcome: Outcome, key: bytes, started: float | None) -> None:
-        pending = []
-        for a in outcome.alerts:
-            pending.append(
-                await alerts.send(
-                    key=key, value=encode_alert(a), headers=[("alert_id", a.id.encode())]
-                )
-            )
-        for fut in pending:
-            await fut  # the broker has it: only now may the state say "fired"
-        if started is not None and outcome.alerts:
-            metrics.latency.observe(max(time.time() - started, 0.0))
-        for a in outcome.alerts:
-            log.info(
-                "alert", alert_id=a.id, status=a.status, rule=a.rule, level=a.level, unit=a.unit
-            )
-
-    async def dead_letter(
-        raw_value: bytes, key: bytes | None, outcome: Outcome, message: Any
-    ) -> None:
-        err = outcome.invalid
-        assert err is not None
-        headers = [
+    def dead_letter_headers(err: Any, message: Any) -> list[tuple[str, bytes]]:
+        return [
             ("reason", err.reason.encode()),
             ("error", err.message[:1000].encode()),
             ("source_topic", str(message.topic).encode()),
             ("source_partition", str(message.partition).encode()),
             ("source_offset", str(message.offset).encode()),
         ]
-        fut = await dlq.send(key=key, value=raw_value, headers=headers)
-        await fut
-        log.warning(
-            "event rejected to the dead-letter topic",
-            reason=err.reason,
-            error=err.message[:200],
-            partition=message.partition,
-            offset=message.offset,
-        )
 
     @app.agent(source)
     async def process(stream: faust.StreamT[bytes]) -> None:
-        async for event in stream.events():
-            message = event.message
-            key: bytes | None = event.key
-            value: bytes = event.value or b""
-            if message.topic == s.ticks_topic:
-                if not key:
-                    continue
-                name = key.decode()
-                outcome = core.on_tick(name, table.get(key), int(value or 0))
-                await publish(outcome, key, None)
-            else:
-                state["last_event_wall"] = time.time()
-                processed[message.partition] = message.offset
-                outcome = core.on_event(
-                    value,
-                    lambda dossier: table.get(dossier.encode()),
-                    key.decode() if key else None,
-                )
-                if outcome.invalid is not None:
-                    await dead_letter(value, key, outcome, message)
-                    continue
+        # Batches, so that the wait for the broker's acknowledgement of alerts (which
+        # must come before the state that says "fired" is written) is paid once per
+        # batch rather than once per alert.
+        pending: dict[bytes, tuple[bytes, Any]] = {}  # key → (new state, its event)
+
+        def load(key: bytes) -> bytes | None:
+            if key in pending:
+                return pending[key][0] or None
+            value: bytes | None = table.get(key)
+            return value
+
+        batches = stream.take_events(s.batch_size, within=s.batch_window)  # type: ignore[attr-defined]
+        async for batch in batches:
+            pending.clear()
+            sent: list[Any] = []
+            latencies: list[float] = []
+
+            for event in batch:
+                message = event.message
+                key: bytes | None = event.key
+                value: bytes = event.value or b""
+                if message.topic == s.ticks_topic:
+                    if not key:
+                        continue
+                    outcome = core.on_tick(key.decode(), load(key), int(value or 0))
+                else:
+                    state["last_event_wall"] = time.time()
+                    processed[message.partition] = message.offset
+                    outcome = core.on_event(
+                        value, lambda d: load(d.encode()), key.decode() if key else None
+                    )
+                    if outcome.invalid is not None:
+                        err = outcome.invalid
+                        sent.append(
+                            await dlq.send(
+                                key=key, value=value, headers=dead_letter_headers(err, message)
+                            )
+                        )
+                        log.warning(
+                            "event rejected to the dead-letter topic",
+                            reason=err.reason,
+                            error=err.message[:200],
+                            partition=message.partition,
+                            offset=message.offset,
+                        )
+                        continue
+                    if outcome.alerts:
+                        latencies.append(message.timestamp)
                 assert outcome.dossier is not None
                 key = outcome.dossier.encode()
-                await publish(outcome, key, message.timestamp)
-            if outcome.state is None:
-                continue
-            if outcome.state == DELETE:
-                if key in table:
-                    del table[key]
-            else:
-                table[key] = outcome.state
+                for a in outcome.alerts:
+                    sent.append(
+                        await alerts.send(
+                            key=key, value=encode_alert(a), headers=[("alert_id", a.id.encode())]
+                        )
+                    )
+                    log.info(
+                        "alert",
+                        alert_id=a.id,
+                        status=a.status,
+                        rule=a.rule,
+                        level=a.level,
+                        unit=a.unit,
+                    )
+                if outcome.state is not None:
+                    pending[key] = (outcome.state, event)
+            if sent:
+                await asyncio.gather(*sent)  # the broker has them: now the state may say so
+            now = time.time()
+            for started in latencies:
+                metrics.latency.observe(max(now - started, 0.0))
+            for key, (new_state, event) in pending.items():
+                with writing_as(event):
+                    if new_state == DELETE:
+                        if key in table:
+                            del table[key]
+                    else:
+                        table[key] = new_state
 
     def partition_of(name: str) -> int:
         # The producers' partitioner (murmur2, as Java's and kafka-python's).

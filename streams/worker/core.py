@@ -40,11 +40,22 @@ class Outcome:
 
 class WorkerCore:
     def __init__(
-        self, book: PolicyBook, metrics: PipelineMetrics | None = None, retention_days: int = 30
+        self,
+        book: PolicyBook,
+        metrics: PipelineMetrics | None = None,
+        retention_days: int = 30,
+        *,
+        clock: Callable[[], float] = time.time,
+        settle: float = 1.0,
     ) -> None:
         self.book = book
         self.metrics = metrics
         self.retention = retention_days * DAY
+        self.clock = clock
+        # Seconds a dossier is left alone after an event before the wall clock may tick
+        # it: its next events, sent along with this one, may still be on the way (a
+        # handling system catching up, a replayed history).
+        self.settle = settle
         self.index = TimerIndex()
         self.wakes: dict[str, int] = {}
 
@@ -101,6 +112,9 @@ class WorkerCore:
         hint = wake_hint(d, self.book[d.policy], self.retention)
         if woken:  # a tick recomputed everything: whatever entry is left is stale
             self.forget(d.id)
+        elif hint is not None:
+            hint = max(hint, int(self.clock() + self.settle))
+            self.forget(d.id)  # an event may push the wake-up later, past the settling time
         live = self.index.schedule(d.id, self.wakes.get(d.id), hint)
         if live is not None:
             self.wakes[d.id] = live

@@ -21,6 +21,9 @@ class WorkerSettings:
     web_port: int = 6066
     tick_interval: float = 0.25
     """How often the timer looks for dossiers whose deadline passed (seconds)."""
+    batch_size: int = 500
+    batch_window: float = 0.02
+    """A batch closes at this many events or after this many seconds, whichever first."""
     retention_days: int = 30
     """How long a finished dossier stays in the table for late events."""
     policy_paths: tuple[str, ...] = field(default_factory=tuple)

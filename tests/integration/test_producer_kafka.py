@@ -17,7 +17,6 @@ from kafka import KafkaConsumer
 from kafka.admin import KafkaAdminClient, NewTopic
 from msgspec.structs import replace
 
-from producers.commands import register
 from producers.kafka_producer import (
     CONTENT_TYPE,
     BrokerUnavailable,
@@ -97,8 +96,6 @@ def sentinel() -> dict[str, Any]:
 
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Any:
-    if register not in cli._EXTRA_COMMANDS:  # until streams/cli.py registers the commands
-        monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [*cli._EXTRA_COMMANDS, register])
 
     def go(*argv: str) -> tuple[int, str, str]:
         code = cli.main(list(argv))

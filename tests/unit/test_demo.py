@@ -134,12 +134,8 @@ def test_duration_stops_an_endless_stream() -> None:
 # -- the command, in a subprocess ------------------------------------------------------
 
 RUN_CLI = """
-import argparse, sys
-from streams import cli, demo
-parser = cli.build_parser()
-subcommands = next(a for a in parser._actions if isinstance(a, argparse._SubParsersAction))
-if "demo" not in subcommands.choices:  # until cli.py registers the command itself
-    cli._EXTRA_COMMANDS.append(demo.register)
+import sys
+from streams import cli
 sys.exit(cli.main())
 """
 

@@ -12,7 +12,6 @@ import pytest
 
 import producers.commands as commands
 import producers.kafka_producer as kafka_producer
-from producers.commands import register
 from streams import cli
 from streams.core.events import DossierEvent, decode_event
 
@@ -22,8 +21,6 @@ Run = Callable[..., tuple[int, str, str]]
 @pytest.fixture
 def run(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> Run:
     """`dossierwatch ARGS…` in-process: (exit code, stdout, stderr)."""
-    if register not in cli._EXTRA_COMMANDS:  # until streams/cli.py registers the commands
-        monkeypatch.setattr(cli, "_EXTRA_COMMANDS", [*cli._EXTRA_COMMANDS, register])
 
     def go(*argv: str) -> tuple[int, str, str]:
         try:

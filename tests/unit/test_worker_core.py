@@ -2,9 +2,9 @@
 
 from __future__ import annotations
 
+from helpers.story import Story, at
 from prometheus_client import CollectorRegistry
 
-from helpers.story import Story, at
 from streams.core.dossier import decode_state
 from streams.core.events import encode_event
 from streams.core.policy import PolicyBook
@@ -14,9 +14,13 @@ from streams.worker.core import DELETE, WorkerCore
 BOOK = PolicyBook.builtin()
 
 
+def EPOCH() -> float:
+    return 0.0
+
+
 def core_with_metrics() -> tuple[WorkerCore, CollectorRegistry]:
     registry = CollectorRegistry()
-    return WorkerCore(BOOK, PipelineMetrics(registry, BOOK)), registry
+    return WorkerCore(BOOK, PipelineMetrics(registry, BOOK), clock=EPOCH), registry
 
 
 def test_an_event_keyed_by_another_dossier_is_rejected() -> None:
@@ -52,7 +56,7 @@ def test_a_redelivered_event_changes_nothing() -> None:
 
 def test_a_tick_fires_what_is_due_and_re_arms() -> None:
     """Ticking after the due date fires the breach and schedules the escalation."""
-    core = WorkerCore(BOOK)
+    core = WorkerCore(BOOK, clock=EPOCH)
     raw = encode_event(Story("HS-1").received("2025-09-08T09:00", unit="A").events[0])
     state = core.on_event(raw, lambda _: None, "HS-1").state
     assert core.due(at("2025-09-11T08:00")) == []  # nothing can be due before the stall
@@ -70,7 +74,7 @@ def test_a_tick_fires_what_is_due_and_re_arms() -> None:
 
 def test_dossiers_of_a_partition_with_a_backlog_wait() -> None:
     """A due dossier that is not ready stays in the index and comes back next time."""
-    core = WorkerCore(BOOK)
+    core = WorkerCore(BOOK, clock=EPOCH)
     raw = encode_event(Story("HS-1").received("2025-09-08T09:00").events[0])
     core.on_event(raw, lambda _: None, "HS-1")
     now = at("2025-10-01T00:00")
@@ -80,15 +84,11 @@ def test_dossiers_of_a_partition_with_a_backlog_wait() -> None:
 
 def test_a_finished_dossier_is_deleted_after_retention() -> None:
     """Completed dossiers leave the table once the retention has passed."""
-    core = WorkerCore(BOOK, retention_days=30)
+    core = WorkerCore(BOOK, retention_days=30, clock=EPOCH)
     story = Story("HS-1").received("2025-09-08T09:00").complete("2025-09-09T09:00")
     state = None
     for e in story.events:
         state = core.on_event(encode_event(e), lambda _, s=state: s, "HS-1").state or state
-    # The entry armed for the open dossier wakes it early: nothing to do yet, re-armed.
-    assert core.due(at("2025-09-13T00:00")) == ["HS-1"]
-    early = core.on_tick("HS-1", state, at("2025-09-13T00:00"))
-    assert early.alerts == [] and early.state not in (None, DELETE)
     assert core.due(at("2025-10-09T08:00")) == []
     assert core.due(at("2025-10-09T10:00")) == ["HS-1"]
     assert core.on_tick("HS-1", state, at("2025-10-09T10:00")).state == DELETE
@@ -96,12 +96,22 @@ def test_a_finished_dossier_is_deleted_after_retention() -> None:
 
 def test_the_index_is_rebuilt_from_stored_states() -> None:
     """After a rebalance the index holds exactly the stored dossiers that wait for time."""
-    core = WorkerCore(BOOK)
+    core = WorkerCore(BOOK, clock=EPOCH)
     states = []
     for name in ("A", "B"):
         raw = encode_event(Story(name).received("2025-09-08T09:00").events[0])
         out = core.on_event(raw, lambda _: None, name)
         states.append((name, out.state or b""))
-    fresh = WorkerCore(BOOK)
+    fresh = WorkerCore(BOOK, clock=EPOCH)
     assert fresh.rebuild([*states, ("junk", b"\xff\x00")]) == 2
     assert set(fresh.wakes) == {"A", "B"}
+
+
+def test_a_dossier_is_not_ticked_while_its_next_events_may_be_on_the_way() -> None:
+    """Right after an event, a dossier waits `settle` seconds of wall time before a tick."""
+    wall = [at("2026-01-05T10:00")]
+    core = WorkerCore(BOOK, clock=lambda: wall[0], settle=2.0)
+    raw = encode_event(Story("HS-1").received("2025-09-08T09:00", unit="A").events[0])
+    core.on_event(raw, lambda _: None, "HS-1")
+    assert core.due(int(wall[0]) + 1) == []
+    assert core.due(int(wall[0]) + 3) == ["HS-1"]
