@@ -60,7 +60,12 @@ def writing_as(event: Any) -> Iterator[None]:
 def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry, book)
-    core = WorkerCore(book, metrics, s.retention_days)
+
+    def partition_of(name: str) -> int:
+        # The producers' partitioner (murmur2, as Java's and kafka-python's).
+        return int(murmur2(name.encode()) & 0x7FFFFFFF) % s.partitions
+
+    core = WorkerCore(book, metrics, s.retention_days, partition_of=partition_of)
     app = faust.App(
         s.app_id,
         broker=f"kafka://{s.bootstrap}",
@@ -73,6 +78,7 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         web_host=s.web_host,
         web_port=s.web_port,
         producer_max_request_size=MAX_MESSAGE_BYTES,
+        producer_linger=0.005,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
         stream_wait_empty=False,
         broker_commit_every=1000,
@@ -197,10 +203,6 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
                     else:
                         table[key] = new_state
 
-    def partition_of(name: str) -> int:
-        # The producers' partitioner (murmur2, as Java's and kafka-python's).
-        return int(murmur2(name.encode()) & 0x7FFFFFFF) % s.partitions
-
     @app.timer(interval=s.tick_interval)  # type: ignore[untyped-decorator]
     async def look_for_due_deadlines() -> None:
         # The wall clock decides breaches, but only where the partition has no unread
@@ -217,7 +219,7 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         # "now" is one second ahead so that a deadline at second T fires as soon as the
         # wall clock reaches T (timers fire strictly before "now").
         now = int(time.time()) + 1
-        for name in core.due(now, lambda k: partition_of(k) in caught_up):
+        for name in core.due(now, caught_up):
             await ticks.send(key=name.encode(), value=str(now).encode())
 
     async def rebuild_index() -> None:
@@ -242,7 +244,7 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
                     for tp in app.assignor.assigned_actives()
                     if tp.topic == s.events_topic
                 ),
-                "dossiers_waiting_for_a_deadline": len(core.wakes),
+                "dossiers_waiting_for_a_deadline": core.waiting(),
                 "seconds_since_last_event": None if last is None else round(time.time() - last, 3),
                 "index_rebuilds": state["recoveries"],
             }

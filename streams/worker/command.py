@@ -73,5 +73,8 @@ def run_worker(args: argparse.Namespace) -> int:
     configure_logging(s.log_level)
     app = create_app(s, book)
     worker = Worker(app, loglevel=s.log_level, redirect_stdouts=False)
+    # Faust's start-up spinner lowers the root logger to DEBUG (to spin on every record)
+    # when the level is WARN or above: every library debug line would then be built.
+    worker.spinner = None
     worker.execute_from_commandline()
     return 0

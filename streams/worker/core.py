@@ -47,6 +47,7 @@ class WorkerCore:
         *,
         clock: Callable[[], float] = time.time,
         settle: float = 1.0,
+        partition_of: Callable[[str], int] = lambda _: 0,
     ) -> None:
         self.book = book
         self.metrics = metrics
@@ -56,7 +57,8 @@ class WorkerCore:
         # it: its next events, sent along with this one, may still be on the way (a
         # handling system catching up, a replayed history).
         self.settle = settle
-        self.index = TimerIndex()
+        self.partition_of = partition_of
+        self.indexes: dict[int, TimerIndex] = {}
         self.wakes: dict[str, int] = {}
 
     # -- messages ------------------------------------------------------------------
@@ -107,6 +109,15 @@ class WorkerCore:
         return Outcome(state=encode_state(d), alerts=alerts, dossier=key)
 
     # -- the deadline index --------------------------------------------------------
+    # One index per partition: the timer looks only into partitions whose events have
+    # all been read, so a backlog costs nothing per round.
+
+    def _index(self, key: str) -> TimerIndex:
+        partition = self.partition_of(key)
+        index = self.indexes.get(partition)
+        if index is None:
+            index = self.indexes[partition] = TimerIndex()
+        return index
 
     def _schedule(self, d: Dossier, *, woken: bool = False) -> None:
         hint = wake_hint(d, self.book[d.policy], self.retention)
@@ -115,34 +126,33 @@ class WorkerCore:
         elif hint is not None:
             hint = max(hint, int(self.clock() + self.settle))
             self.forget(d.id)  # an event may push the wake-up later, past the settling time
-        live = self.index.schedule(d.id, self.wakes.get(d.id), hint)
+        live = self._index(d.id).schedule(d.id, self.wakes.get(d.id), hint)
         if live is not None:
             self.wakes[d.id] = live
 
     def forget(self, key: str) -> None:
-        self.index.forget(self.wakes.pop(key, None))
+        self._index(key).forget(self.wakes.pop(key, None))
 
-    def due(self, now: int, ready: Callable[[str], bool] = lambda _: True) -> list[str]:
-        """Dossiers to tick now; each leaves the index until its tick re-schedules it.
-
-        A dossier that is not `ready` (its partition still has unread events, which may
-        complete it) stays in the index and is offered again at the next call."""
+    def due(self, now: int, partitions: Iterable[int] | None = None) -> list[str]:
+        """Dossiers to tick now (of the given partitions, or all); each leaves the index
+        until its tick re-schedules it."""
         keys: list[str] = []
-        later: list[str] = []
-        for k in self.index.pop_due(now, self.wakes.get):
-            self.wakes.pop(k, None)
-            (keys if ready(k) else later).append(k)
-        for k in later:
-            self.wakes[k] = now
-            self.index.schedule(k, None, now)
-        if self.index.needs_compaction():
-            self.index.rebuild((w, k) for k, w in self.wakes.items())
+        chosen = self.indexes if partitions is None else partitions
+        for p in list(chosen):
+            index = self.indexes.get(p)
+            if index is None:
+                continue
+            for k in index.pop_due(now, self.wakes.get):
+                self.wakes.pop(k, None)
+                keys.append(k)
+            if index.needs_compaction():
+                index.rebuild((w, k) for k, w in self.wakes.items() if self.partition_of(k) == p)
         return keys
 
     def rebuild(self, states: Iterable[tuple[str, bytes]]) -> int:
-        """Start the index afresh from the table (after a rebalance or a restart)."""
+        """Start the indexes afresh from the table (after a rebalance or a restart)."""
         self.wakes.clear()
-        entries: list[tuple[int, str]] = []
+        entries: dict[int, list[tuple[int, str]]] = {}
         for key, raw in states:
             try:
                 d = decode_state(raw)
@@ -151,9 +161,15 @@ class WorkerCore:
             hint = wake_hint(d, self.book[d.policy], self.retention)
             if hint is not None:
                 self.wakes[key] = hint
-                entries.append((hint, key))
-        self.index.rebuild(entries)
-        return len(entries)
+                entries.setdefault(self.partition_of(key), []).append((hint, key))
+        self.indexes = {}
+        for partition, items in entries.items():
+            self.indexes[partition] = TimerIndex()
+            self.indexes[partition].rebuild(items)
+        return len(self.wakes)
+
+    def waiting(self) -> int:
+        return len(self.wakes)
 
 
 def wall_now() -> int:

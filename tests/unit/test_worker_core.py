@@ -73,13 +73,15 @@ def test_a_tick_fires_what_is_due_and_re_arms() -> None:
 
 
 def test_dossiers_of_a_partition_with_a_backlog_wait() -> None:
-    """A due dossier that is not ready stays in the index and comes back next time."""
-    core = WorkerCore(BOOK, clock=EPOCH)
-    raw = encode_event(Story("HS-1").received("2025-09-08T09:00").events[0])
-    core.on_event(raw, lambda _: None, "HS-1")
+    """Only the partitions named as caught up give up their due dossiers."""
+    core = WorkerCore(BOOK, clock=EPOCH, partition_of=lambda k: 1 if k == "B" else 0)
+    for name in ("A", "B"):
+        raw = encode_event(Story(name).received("2025-09-08T09:00").events[0])
+        core.on_event(raw, lambda _: None, name)
     now = at("2025-10-01T00:00")
-    assert core.due(now, lambda _: False) == []
-    assert core.due(now + 1, lambda _: True) == ["HS-1"]
+    assert core.due(now, partitions={1}) == ["B"]
+    assert core.due(now, partitions=set()) == []
+    assert core.due(now, partitions={0, 1}) == ["A"]
 
 
 def test_a_finished_dossier_is_deleted_after_retention() -> None:
