@@ -24,6 +24,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	bash deploy/ensure-tools.sh
 	bash deploy/kafka/kafkactl.sh up
 	$(BIN)/pytest
 

@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Install the Debian packages the tests run for real, where missing: Prometheus and
+# Alertmanager (with promtool and amtool).  Installing a service package on Debian also
+# starts its systemd unit where systemd runs; the tests start their own instances on free
+# loopback ports, so a packaged instance is stopped if one is running.
+set -euo pipefail
+
+missing=()
+command -v prometheus >/dev/null || missing+=(prometheus)
+command -v promtool >/dev/null || missing+=(prometheus)
+command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
+command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+
+if [ "${#missing[@]}" -gt 0 ]; then
+  echo "ensure-tools: installing ${missing[*]}"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  # policy-rc.d 101: do not start the packaged daemons (no init system here anyway).
+  if [ ! -e /usr/sbin/policy-rc.d ]; then
+    printf '#!/bin/sh\nexit 101\n' > /usr/sbin/policy-rc.d
+    chmod +x /usr/sbin/policy-rc.d
+    trap 'rm -f /usr/sbin/policy-rc.d' EXIT
+  fi
+  apt-get install -y -qq --no-install-recommends $(printf '%s\n' "${missing[@]}" | sort -u) >/dev/null
+fi
+for tool in prometheus promtool prometheus-alertmanager amtool; do
+  command -v "$tool" >/dev/null || { echo "ensure-tools: $tool still missing" >&2; exit 1; }
+done
+echo "ensure-tools: $(prometheus --version 2>&1 | head -1)"
+echo "ensure-tools: $(prometheus-alertmanager --version 2>&1 | head -1)"
