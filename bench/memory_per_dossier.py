@@ -27,7 +27,6 @@ every dossier is open and none is evicted.
 from __future__ import annotations
 
 import argparse
-import copy
 import gc
 import operator
 import sys
@@ -191,47 +190,55 @@ class Replicator:
     Immutable atoms are copied too (`copy.deepcopy` would return the originals), since
     the point is to allocate everything again under tracemalloc.  Sharing is found by
     identity: within one unit (a dossier with its heap entries, or one cache entry) by a
-    linear scan of what the unit has copied so far, and across units only for ints, the
-    one thing the deadline cache shares with dossiers (a memo keyed by id() would
-    allocate an int per look-up, and tracemalloc makes every allocation dear)."""
+    linear scan of what the unit has copied so far (a memo keyed by id() would allocate
+    an int per look-up, and tracemalloc makes every allocation dear); across units only
+    for the atoms of the deadline cache (its entries share strings, and dossiers share its
+    ints; dossiers share nothing else).
+    """
 
     def __init__(self) -> None:
         self.origs: list[Any] = []
         self.copies: list[Any] = []
-        self.ints: dict[int, list[tuple[int, int]]] = {}  # value → [(original, copy)]
+        self.cache_atoms: dict[int, Any] = {}  # id(original) → copy, for the cache's atoms
+        self.collecting = False  # True while the cache is copied
 
     def unit(self) -> None:
-        """Start a new unit: nothing copied so far is shared with it, but ints."""
+        """Start a new unit: nothing copied so far is shared with it, but cache ints."""
         self.origs.clear()
         self.copies.clear()
 
     def copy(self, obj: Any) -> Any:
+        # A while loop allocates nothing (range and zip objects would, on every call).
         origs = self.origs
-        for i in range(len(origs)):
+        i, n = 0, len(origs)
+        while i < n:
             if origs[i] is obj:
                 return self.copies[i]
+            i += 1
         kind = type(obj)
         new: Any
         if kind is int:
             if -5 <= obj <= 256:
                 return obj
-            known = self.ints.setdefault(obj, [])
-            for orig, cp in known:
-                if orig is obj:
-                    return cp
-            new = _fresh_atom(obj)
-            known.append((obj, new))
-            return new
-        if kind is tuple:
+            new = self.cache_atoms.get(id(obj))
+            if new is None:
+                new = _fresh_atom(obj)
+                if self.collecting:
+                    self.cache_atoms[id(obj)] = new
+        elif kind is tuple:
             new = tuple([self.copy(x) for x in obj]) if obj else obj
         elif kind is dict:
             new = {self.copy(k): self.copy(v) for k, v in obj.items()}
         elif isinstance(obj, msgspec.Struct):
-            new = copy.copy(obj)  # then every field that is not a shared singleton
+            new = msgspec.structs.replace(obj)  # then every field but shared singletons
             for name in obj.__struct_fields__:
                 value = getattr(obj, name)
                 if value is not None and not (type(value) is int and -5 <= value <= 256):
                     setattr(new, name, self.copy(value))
+        elif self.collecting:  # the cache's strings: one "wd" serves every entry
+            new = self.cache_atoms.get(id(obj))
+            if new is None:
+                new = self.cache_atoms[id(obj)] = _fresh_atom(obj)
         else:
             new = _fresh_atom(obj)
         origs.append(obj)
@@ -261,6 +268,7 @@ def replicate_engine(
     original, so the dict's table and the list's spare capacity grow as the engine's did.
     """
     r = Replicator()
+    r.collecting = True
     caches: Caches = []
     for p in book.policies:
         cache: dict[Any, Any] = {}
@@ -268,6 +276,7 @@ def replicate_engine(
             r.unit()
             cache[r.copy(key)] = r.copy(value)
         caches.append(cache)
+    r.collecting = False
     dossiers: dict[str, Dossier] = {}
     heap: list[tuple[int, str]] = []
     for key, d in engine.dossiers.items():
@@ -279,7 +288,7 @@ def replicate_engine(
         if key not in engine.dossiers:  # entries of evicted dossiers, not yet popped
             r.unit()
             heap.extend(r.copy(entry) for entry in stale)
-    r.ints.clear()
+    r.cache_atoms.clear()
     return dossiers, heap, caches
 
 

@@ -7,6 +7,13 @@ rest into "other": a misbehaving emitter cannot explode the series count.
 
 With several workers each reports only the dossiers of its own partitions, so sums
 across workers are the centre's totals.
+
+Decision 766's on-time rate per unit (deploy/prometheus/rules/recording.yml) reads
+`dossierwatch_handled_dossiers`: the dossiers handled in the period — finished in the
+last `period_days`, or still being handled — split by whether they count as on time.
+It is a gauge computed from the table rather than a window over counters, so the rate
+does not depend on Prometheus keeping 30 days of samples, on scrape gaps or on worker
+restarts (the table is rebuilt from its changelog).
 """
 
 from __future__ import annotations
@@ -22,11 +29,14 @@ from prometheus_client.registry import Collector
 from streams.core.alerts import Alert
 from streams.core.calendar import DAY, local_day
 from streams.core.detectors import deadline
-from streams.core.dossier import COMPLETED, DELIVERED, OPEN, Dossier
+from streams.core.dossier import COMPLETED, DELIVERED, OPEN, SUPPLEMENT, Dossier
 from streams.core.events import TYPE_NAMES
 from streams.core.policy import PolicyBook
 
 OTHER = "other"
+PERIOD_766_DAYS = 30
+"""The rolling period of the 766 inputs; a worker must keep finished dossiers at least
+this long (WorkerSettings.retention_days) or the finished side undercounts."""
 
 # `_created` series double the count for no use in dashboards or rules.
 disable_created_metrics()  # type: ignore[no-untyped-call]
@@ -62,6 +72,16 @@ def timeliness(d: Dossier) -> str:
     return "early" if local_day(x.completed_at) < local_day(d.due - 1) else "on_time"
 
 
+def on_time_766(d: Dossier, now: int) -> bool:
+    """Whether a dossier being handled still counts as on time in Decision 766: its
+    appointment not passed and at most one supplement request (`_finish` in
+    streams/core/machine.py judges a finished dossier the same way).  While the citizen
+    holds the dossier the time limit is stopped, so waiting alone never makes it late."""
+    if d.x is not None and d.x.supplements > 1:
+        return False
+    return d.status == SUPPLEMENT or d.due is None or d.due >= now
+
+
 class PipelineMetrics:
     """Per-event counters and histograms of one worker (or of the demo)."""
 
@@ -89,6 +109,13 @@ class PipelineMetrics:
             ["rule", "level"],
             registry=registry,
         )
+        self.unit_alerts = Counter(
+            "dossierwatch_unit_alerts",
+            "Alerts fired, by the unit holding the dossier and rule"
+            " (ping-pong, overdue… per unit: Cảnh báo theo đơn vị)",
+            ["unit", "rule"],
+            registry=registry,
+        )
         self.received = Counter(
             "dossierwatch_dossiers_received",
             "Dossiers accepted (Tiếp nhận), by receiving unit and procedure group",
@@ -102,11 +129,14 @@ class PipelineMetrics:
             ["unit", "procedure_group", "timeliness"],
             registry=registry,
         )
-        self.handling_days = Histogram(
-            "dossierwatch_handling_working_days",
-            "Working days from receipt to completion, supplement waits included",
+        # Seconds, the base unit Prometheus expects (promtool lints "days"): working-day
+        # time in which each working day weighs 86 400 s, so `/ 86400` gives working days.
+        self.handling_time = Histogram(
+            "dossierwatch_handling_working_time_seconds",
+            "Working-day time from receipt to completion (one working day = 86400 s),"
+            " supplement waits included",
             ["procedure_group"],
-            buckets=(0.5, 1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60),
+            buckets=tuple(days * DAY for days in (0.5, 1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60)),
             registry=registry,
         )
         self.latency = Histogram(
@@ -160,13 +190,14 @@ class PipelineMetrics:
             x = d.x
             if x is not None and x.completed_at is not None and d.received_at is not None:
                 cal = self.book[d.policy].calendar
-                worked = cal.working_seconds_between(d.received_at, x.completed_at) / DAY
-                self.handling_days.labels(group).observe(worked)
+                worked = cal.working_seconds_between(d.received_at, x.completed_at)
+                self.handling_time.labels(group).observe(worked)
 
     def count_alerts(self, alerts: Iterable[Alert]) -> None:
         for a in alerts:
             if a.status == "firing":
                 self.alerts.labels(a.rule, a.level).inc()
+                self.unit_alerts.labels(self.unit(a.unit), a.rule).inc()
 
 
 class OpenDossierCollector(Collector):
@@ -178,11 +209,13 @@ class OpenDossierCollector(Collector):
         book: PolicyBook,
         clock: Callable[[], float] = time.time,
         max_units: int = 200,
+        period_days: int = PERIOD_766_DAYS,
     ) -> None:
         self.states = states
         self.book = book
         self.clock = clock
         self.unit = BoundedLabel(max_units)
+        self.period = period_days * DAY
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())  # computed at scrape time; nothing to check at registration
@@ -190,9 +223,21 @@ class OpenDossierCollector(Collector):
     def collect(self) -> Iterator[GaugeMetricFamily]:
         now = int(self.clock())
         open_, at_risk, overdue, waiting = Tally[str](), Tally[str](), Tally[str](), Tally[str]()
+        handled = Tally[tuple[str, str, str]]()
         oldest = 0
+        period_start = now - self.period
         for d in self.states():
             unit = self.unit(d.unit)
+            if d.status in (OPEN, SUPPLEMENT):
+                on_time = on_time_766(d, now)
+                handled[unit, "in_progress", "on_time" if on_time else "late"] += 1
+            elif (
+                d.status in (COMPLETED, DELIVERED)
+                and d.x is not None
+                and d.x.completed_at is not None
+                and d.x.completed_at >= period_start
+            ):
+                handled[unit, "finished", timeliness(d)] += 1
             if d.status == OPEN:
                 open_[unit] += 1
                 if d.due is not None and d.due < now:
@@ -202,7 +247,7 @@ class OpenDossierCollector(Collector):
                     levels = deadline.levels(d, self.book[d.policy])
                     if levels and levels[0][0] < now:
                         at_risk[unit] += 1
-            elif d.status == 3:
+            elif d.status == SUPPLEMENT:
                 waiting[unit] += 1
         yield _family(
             "dossierwatch_open_dossiers",
@@ -228,6 +273,33 @@ class OpenDossierCollector(Collector):
         )
         g.add_metric([], oldest)
         yield g
+        yield _handled_family(handled, self.period // DAY)
+
+
+# Every combination is reported for each unit with a handled dossier, zeros included, so
+# that a rule selecting timeliness!="late" never loses a unit whose dossiers are all late.
+_HANDLED_KINDS = (
+    ("finished", "early"),
+    ("finished", "on_time"),
+    ("finished", "late"),
+    ("in_progress", "on_time"),
+    ("in_progress", "late"),
+)
+
+
+def _handled_family(handled: Tally[tuple[str, str, str]], days: int) -> GaugeMetricFamily:
+    g = GaugeMetricFamily(
+        "dossierwatch_handled_dossiers",
+        f"Decision 766 inputs: dossiers handled in the period, by unit — finished in the last"
+        f" {days} days (stage=finished: early=Sớm hạn, on_time=Đúng hạn, late=Trễ hạn) or"
+        " being handled (stage=in_progress: on_time=Trong hạn, late=Quá hạn or more than"
+        " one supplement request)",
+        labels=["unit", "stage", "timeliness"],
+    )
+    for unit in sorted({unit for unit, _, _ in handled}):
+        for stage, kind in _HANDLED_KINDS:
+            g.add_metric([unit, stage, kind], handled[unit, stage, kind])
+    return g
 
 
 def _family(name: str, doc: str, values: Tally[str]) -> GaugeMetricFamily:

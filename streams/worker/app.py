@@ -91,9 +91,6 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         "value_serializer": "raw",
     }
     source = app.topic(s.events_topic, s.ticks_topic, **raw)
-    ticks = app.topic(s.ticks_topic, partitions=s.partitions, **raw)
-    alerts = app.topic(s.alerts_topic, **raw)
-    dlq = app.topic(s.dlq_topic, **raw)
     table = app.Table(
         "dossiers",
         default=None,
@@ -112,6 +109,13 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
                 yield decode_state(value)
 
     registry.register(OpenDossierCollector(states, book))
+
+    async def send_direct(
+        topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None
+    ) -> Any:
+        # Straight to the Kafka producer, past Faust's send buffer: an alert must not
+        # queue behind the batch's changelog writes, since the batch waits for its ack.
+        return await app.producer.send(topic, key, value, None, None, headers)
 
     def dead_letter_headers(err: Any, message: Any) -> list[tuple[str, bytes]]:
         return [
@@ -158,8 +162,8 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
                     if outcome.invalid is not None:
                         err = outcome.invalid
                         sent.append(
-                            await dlq.send(
-                                key=key, value=value, headers=dead_letter_headers(err, message)
+                            await send_direct(
+                                s.dlq_topic, key, value, dead_letter_headers(err, message)
                             )
                         )
                         log.warning(
@@ -176,8 +180,8 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
                 key = outcome.dossier.encode()
                 for a in outcome.alerts:
                     sent.append(
-                        await alerts.send(
-                            key=key, value=encode_alert(a), headers=[("alert_id", a.id.encode())]
+                        await send_direct(
+                            s.alerts_topic, key, encode_alert(a), [("alert_id", a.id.encode())]
                         )
                     )
                     log.info(
@@ -220,7 +224,7 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         # wall clock reaches T (timers fire strictly before "now").
         now = int(time.time()) + 1
         for name in core.due(now, caught_up):
-            await ticks.send(key=name.encode(), value=str(now).encode())
+            await send_direct(s.ticks_topic, name.encode(), str(now).encode(), None)
 
     async def rebuild_index() -> None:
         count = core.rebuild((k.decode(), v) for k, v in table.items() if v)

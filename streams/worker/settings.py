@@ -50,6 +50,8 @@ class WorkerSettings:
             ("partitions", "DOSSIERWATCH_PARTITIONS", int),
             ("web_port", "DOSSIERWATCH_WEB_PORT", int),
             ("tick_interval", "DOSSIERWATCH_TICK_INTERVAL", float),
+            ("batch_size", "DOSSIERWATCH_BATCH_SIZE", int),
+            ("batch_window", "DOSSIERWATCH_BATCH_WINDOW", float),
         ):
             if env.get(var):
                 changes[name] = kind(env[var])
