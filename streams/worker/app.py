@@ -34,6 +34,7 @@ from streams.core.alerts import encode_alert
 from streams.core.dossier import decode_state
 from streams.core.policy import PolicyBook
 from streams.metrics import OpenDossierCollector, PipelineMetrics
+from streams.web import register_views
 from streams.worker.core import DELETE, WorkerCore
 from streams.worker.settings import WorkerSettings
 
@@ -77,6 +78,8 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         web_enabled=True,
         web_host=s.web_host,
         web_port=s.web_port,
+        # How the other workers reach this one, to answer for dossiers it owns.
+        canonical_url=f"http://{s.web_host}:{s.web_port}",
         producer_max_request_size=MAX_MESSAGE_BYTES,
         producer_linger=0.005,
         consumer_max_fetch_size=MAX_MESSAGE_BYTES,
@@ -254,5 +257,6 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
             }
         )
 
+    register_views(app, table=table, core=core, settings=s, book=book)
     app.dossierwatch_core = core  # type: ignore[attr-defined]
     return app
