@@ -23,7 +23,6 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer
-
 from kafka_bench import (
     BOOTSTRAP,
     delete_topics,
@@ -59,8 +58,9 @@ def main() -> None:
     parser = argparse.ArgumentParser()
     parser.add_argument("--dossiers", type=int, default=100_000)
     parser.add_argument("--spread", type=float, default=120.0)
-    parser.add_argument("--lead", type=float, default=90.0,
-                        help="seconds between sending and the first due instant")
+    parser.add_argument(
+        "--lead", type=float, default=90.0, help="seconds between sending and the first due instant"
+    )
     args = parser.parse_args()
     ensure_broker()
     prefix, topics = fresh_topics("breach")
@@ -85,11 +85,22 @@ def main() -> None:
             dossier = f"BR-{i:07d}"
             due = first_due + timedelta(seconds=int(i * args.spread / args.dossiers))
             dues[dossier] = due.timestamp()
-            items.append((dossier.encode(), json.dumps({
-                "specversion": "1.0", "id": f"{dossier}-r", "source": "bench",
-                "type": "dossier.received", "time": now.isoformat(), "subject": dossier,
-                "data": {"procedure": "P", "unit": "A", "due": due.isoformat()},
-            }).encode()))
+            items.append(
+                (
+                    dossier.encode(),
+                    json.dumps(
+                        {
+                            "specversion": "1.0",
+                            "id": f"{dossier}-r",
+                            "source": "bench",
+                            "type": "dossier.received",
+                            "time": now.isoformat(),
+                            "subject": dossier,
+                            "data": {"procedure": "P", "unit": "A", "due": due.isoformat()},
+                        }
+                    ).encode(),
+                )
+            )
         t_send = time.monotonic()
         produce_all(topics["events"], items)
         sent_s = time.monotonic() - t_send
@@ -97,8 +108,12 @@ def main() -> None:
         done = threading.Event()
 
         def read() -> None:
-            consumer = KafkaConsumer(topics["alerts"], bootstrap_servers=BOOTSTRAP,
-                                     auto_offset_reset="earliest", consumer_timeout_ms=500)
+            consumer = KafkaConsumer(
+                topics["alerts"],
+                bootstrap_servers=BOOTSTRAP,
+                auto_offset_reset="earliest",
+                consumer_timeout_ms=500,
+            )
             while not done.is_set():
                 for m in consumer:
                     alert = json.loads(m.value)
@@ -114,7 +129,11 @@ def main() -> None:
         read_all_at = None
         while time.monotonic() < t_send + args.lead + args.spread + 120:
             h = health(port)
-            if read_all_at is None and h and h.get("dossiers_waiting_for_a_deadline") == args.dossiers:
+            if (
+                read_all_at is None
+                and h
+                and h.get("dossiers_waiting_for_a_deadline") == args.dossiers
+            ):
                 read_all_at = time.time()
             if len(late) >= args.dossiers:
                 break
@@ -124,14 +143,27 @@ def main() -> None:
         values = list(late.values())
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
         ready = "before" if read_all_at and read_all_at < first_due.timestamp() else "AFTER"
-        print(f"{args.dossiers:,} open dossiers (sent in {sent_s:.1f} s, {total:,} events), "
-              f"all read {ready} the first due instant")
-        print(f"overdue alerts: {len(values):,}; lateness p50 {p50 * 1000:.0f} ms, "
-              f"p99 {p99 * 1000:.0f} ms, max {max(values) * 1000:.0f} ms (target p99 ≤ 1 s)")
-        print(json.dumps({"bench": "breach_lateness", "dossiers": args.dossiers,
-                          "alerts": len(values), "p50_ms": round(p50 * 1000),
-                          "p99_ms": round(p99 * 1000), "max_ms": round(max(values) * 1000),
-                          "read_before_first_due": ready == "before"}))
+        print(
+            f"{args.dossiers:,} open dossiers (sent in {sent_s:.1f} s, {total:,} events), "
+            f"all read {ready} the first due instant"
+        )
+        print(
+            f"overdue alerts: {len(values):,}; lateness p50 {p50 * 1000:.0f} ms, "
+            f"p99 {p99 * 1000:.0f} ms, max {max(values) * 1000:.0f} ms (target p99 ≤ 1 s)"
+        )
+        print(
+            json.dumps(
+                {
+                    "bench": "breach_lateness",
+                    "dossiers": args.dossiers,
+                    "alerts": len(values),
+                    "p50_ms": round(p50 * 1000),
+                    "p99_ms": round(p99 * 1000),
+                    "max_ms": round(max(values) * 1000),
+                    "read_before_first_due": ready == "before",
+                }
+            )
+        )
     finally:
         stop(worker)
         delete_topics(topics.values())

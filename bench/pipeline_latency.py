@@ -22,17 +22,31 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
-
-from kafka_bench import BOOTSTRAP, delete_topics, ensure_broker, fresh_topics, percentile, start_worker, stop
+from kafka_bench import (
+    BOOTSTRAP,
+    delete_topics,
+    ensure_broker,
+    fresh_topics,
+    percentile,
+    start_worker,
+    stop,
+)
 
 LOCAL = timezone(timedelta(hours=7))
 
 
 def event(dossier: str, n: int, kind: str, data: dict[str, str]) -> bytes:
-    return json.dumps({
-        "specversion": "1.0", "id": f"{dossier}-{n}", "source": "bench", "type": kind,
-        "time": datetime.now(LOCAL).isoformat(), "subject": dossier, "data": data,
-    }).encode()
+    return json.dumps(
+        {
+            "specversion": "1.0",
+            "id": f"{dossier}-{n}",
+            "source": "bench",
+            "type": kind,
+            "time": datetime.now(LOCAL).isoformat(),
+            "subject": dossier,
+            "data": data,
+        }
+    ).encode()
 
 
 def main() -> None:
@@ -61,9 +75,13 @@ def main() -> None:
         stop_reading = threading.Event()
 
         def read_alerts() -> None:
-            consumer = KafkaConsumer(topics["alerts"], bootstrap_servers=BOOTSTRAP,
-                                     auto_offset_reset="earliest", consumer_timeout_ms=200,
-                                     fetch_max_wait_ms=10)
+            consumer = KafkaConsumer(
+                topics["alerts"],
+                bootstrap_servers=BOOTSTRAP,
+                auto_offset_reset="earliest",
+                consumer_timeout_ms=200,
+                fetch_max_wait_ms=10,
+            )
             while not stop_reading.is_set():
                 for m in consumer:
                     alert = json.loads(m.value)
@@ -79,8 +97,12 @@ def main() -> None:
         for i in range(total):
             dossier, step = f"LAT-{i // 3:07d}", i % 3
             if step == 0:
-                value = event(dossier, 0, "dossier.received",
-                              {"procedure": "P", "unit": "A", "time_limit": "30wd"})
+                value = event(
+                    dossier,
+                    0,
+                    "dossier.received",
+                    {"procedure": "P", "unit": "A", "time_limit": "30wd"},
+                )
             elif step == 1:
                 value = event(dossier, 1, "dossier.transferred", {"from_unit": "A", "to_unit": "B"})
             else:
@@ -101,23 +123,41 @@ def main() -> None:
         reader.join(5)
         produced = [received[d][0] - t for d, t in sent_at.items() if d in received]
         consumed = [received[d][1] - t for d, t in sent_at.items() if d in received]
-        ms = {name: (percentile(v, 0.5) * 1000, percentile(v, 0.99) * 1000, max(v) * 1000)
-              for name, v in (("alert produced", produced), ("alert consumed", consumed))}
-        print(f"{total:,} events at {achieved:,.0f}/s; {len(produced):,} of {len(sent_at):,} alerts")
+        ms = {
+            name: (percentile(v, 0.5) * 1000, percentile(v, 0.99) * 1000, max(v) * 1000)
+            for name, v in (("alert produced", produced), ("alert consumed", consumed))
+        }
+        print(
+            f"{total:,} events at {achieved:,.0f}/s; {len(produced):,} of {len(sent_at):,} alerts"
+        )
         print(f"{'latency (ms)':<18}{'p50':>8}{'p99':>8}{'max':>8}")
         for name, (p50, p99, top) in ms.items():
             print(f"{name:<18}{p50:>8.1f}{p99:>8.1f}{top:>8.1f}")
-        by_time = [received[d][0] - t for d, t in sorted(sent_at.items(), key=lambda x: x[1])
-                   if d in received]
+        by_time = [
+            received[d][0] - t
+            for d, t in sorted(sent_at.items(), key=lambda x: x[1])
+            if d in received
+        ]
         fifth = max(len(by_time) // 5, 1)
-        trend = [round(percentile(by_time[i:i + fifth], 0.5) * 1000) for i in range(0, len(by_time), fifth)]
+        trend = [
+            round(percentile(by_time[i : i + fifth], 0.5) * 1000)
+            for i in range(0, len(by_time), fifth)
+        ]
         print(f"median by fifth of the run (ms): {trend}")
         print("target: p99 ≤ 250 ms (alert produced)")
-        print(json.dumps({"bench": "pipeline_latency", "rate": round(achieved), "alerts": len(produced),
-                          "expected_alerts": len(sent_at),
-                          "p50_ms": round(ms["alert produced"][0], 1),
-                          "p99_ms": round(ms["alert produced"][1], 1),
-                          "consumed_p99_ms": round(ms["alert consumed"][1], 1)}))
+        print(
+            json.dumps(
+                {
+                    "bench": "pipeline_latency",
+                    "rate": round(achieved),
+                    "alerts": len(produced),
+                    "expected_alerts": len(sent_at),
+                    "p50_ms": round(ms["alert produced"][0], 1),
+                    "p99_ms": round(ms["alert produced"][1], 1),
+                    "consumed_p99_ms": round(ms["alert consumed"][1], 1),
+                }
+            )
+        )
     finally:
         stop(worker)
         delete_topics(topics.values())

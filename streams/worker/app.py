@@ -77,6 +77,7 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         topic_disable_leader=True,
         web_enabled=True,
         web_host=s.web_host,
+        web_bind=s.web_host,  # listen where we say, not on every interface
         web_port=s.web_port,
         # How the other workers reach this one, to answer for dossiers it owns.
         canonical_url=f"http://{s.web_host}:{s.web_port}",

@@ -213,5 +213,3 @@ class SmtpServer:
 
     def stop(self) -> None:
         self.controller.stop()
-
-
