@@ -66,23 +66,10 @@ def moved_to_unit(ctx: Ctx, d: Dossier, unit: str, at: int) -> None:
                 f"referred through {len(d.seen_units)} units: {_story(d.trail)}",
                 chain=chain(d.trail),
             )
-    if not bounce:
-        return
-    x = d.extra()
-    x.unit_bounces += 1
-    level = _level(ctx, x.unit_bounces)
-    if level:
-        ctx.fire(
-            d,
-            r.PING_PONG_UNIT,
-            level[0],
-            level[1],
-            x.unit_bounces,
-            at,
-            f"passed back and forth between units ({x.unit_bounces} bounce"
-            f"{'s' if x.unit_bounces > 1 else ''}): {_story(d.trail)}",
-            chain=chain(d.trail),
-        )
+    if bounce:
+        x = d.extra()
+        x.unit_bounces += 1
+        _bounced(ctx, d, r.PING_PONG_UNIT, "units", x.unit_bounces, d.trail, at)
 
 
 def moved_to_officer(ctx: Ctx, d: Dossier, officer: str, at: int) -> None:
@@ -92,20 +79,26 @@ def moved_to_officer(ctx: Ctx, d: Dossier, officer: str, at: int) -> None:
         return
     d.officers, bounce = _append(d.officers, officer, at)
     d.officer = officer
-    if not bounce:
-        return
-    x = d.extra()
-    x.officer_bounces += 1
-    level = _level(ctx, x.officer_bounces)
+    if bounce:
+        x = d.extra()
+        x.officer_bounces += 1
+        _bounced(ctx, d, r.PING_PONG_OFFICER, "officers", x.officer_bounces, d.officers, at)
+
+
+def _bounced(
+    ctx: Ctx, d: Dossier, rule: str, holders: str, bounces: int, trail: Flat, at: int
+) -> None:
+    """Alert on the bounce count's level (one alert per level, never repeated)."""
+    level = _level(ctx, bounces)
     if level:
+        plural = "s" if bounces > 1 else ""
         ctx.fire(
             d,
-            r.PING_PONG_OFFICER,
+            rule,
             level[0],
             level[1],
-            x.officer_bounces,
+            bounces,
             at,
-            f"passed back and forth between officers ({x.officer_bounces} bounce"
-            f"{'s' if x.officer_bounces > 1 else ''}): {_story(d.officers)}",
-            chain=chain(d.officers),
+            f"passed back and forth between {holders} ({bounces} bounce{plural}): {_story(trail)}",
+            chain=chain(trail),
         )
