@@ -243,10 +243,8 @@ class OpenDossierCollector(Collector):
                 if d.due is not None and d.due < now:
                     overdue[unit] += 1
                     oldest = max(oldest, now - d.due)
-                else:
-                    levels = deadline.levels(d, self.book[d.policy])
-                    if levels and levels[0][0] < now:
-                        at_risk[unit] += 1
+                elif deadline.is_near_due(d, now):
+                    at_risk[unit] += 1
             elif d.status == SUPPLEMENT:
                 waiting[unit] += 1
         yield _family(

@@ -30,6 +30,7 @@ class EngineStats:
     completed: int = 0
     completed_on_time: int = 0
     evicted: int = 0
+    wakes: int = 0  # dossiers the timer index handed to fire_due
 
 
 class Engine:
@@ -63,7 +64,7 @@ class Engine:
             stats.out_of_order += 1
         self.dossiers[key] = d
         self._count_finish(before_status, d)
-        self._reschedule(d)
+        self._reschedule(d, d.last_at)
         return alerts
 
     def advance(self, now: int) -> list[Alert]:
@@ -73,10 +74,15 @@ class Engine:
         self.now = now
         out: list[Alert] = []
         dossiers = self.dossiers
-        due = list(self.index.pop_due(now, lambda k: _wake(dossiers.get(k))))
+        # Collected first (the index must not change under its iterator); a dossier may
+        # surface twice if it had two entries at one instant.
+        due = dict.fromkeys(self.index.pop_due(now, lambda k: _wake(dossiers.get(k))))
         for key in due:
-            d = dossiers[key]
+            d = dossiers.get(key)
+            if d is None:
+                continue
             d.wake = None
+            self.stats.wakes += 1
             if d.status in FINISHED and d.last_at + self.retention < now:
                 del dossiers[key]
                 self.stats.evicted += 1
@@ -84,7 +90,7 @@ class Engine:
             before = d.status
             out.extend(fire_due(d, now, self.book))
             self._count_finish(before, d)
-            self._reschedule(d)
+            self._reschedule(d, now)
         if self.index.needs_compaction():
             self.index.rebuild((d.wake, k) for k, d in dossiers.items() if d.wake is not None)
         return out
@@ -102,8 +108,8 @@ class Engine:
             out.extend(self.apply(e))
         return out
 
-    def _reschedule(self, d: Dossier) -> None:
-        hint = wake_hint(d, self.book[d.policy], self.retention)
+    def _reschedule(self, d: Dossier, now: int) -> None:
+        hint = wake_hint(d, self.book[d.policy], self.retention, now)
         d.wake = self.index.schedule(d.id, d.wake, hint)
 
     def _count_finish(self, before: int | None, d: Dossier) -> None:

@@ -114,14 +114,19 @@ def fire_due(d: Dossier, now: int, book: PolicyBook) -> list[Alert]:
     return ctx.alerts
 
 
-def wake_hint(d: Dossier, p: Policy, retention: int) -> int | None:
-    """No later than the dossier's next timer (cheap: exact values are computed on wake).
+def wake_hint(d: Dossier, p: Policy, retention: int, now: int) -> int | None:
+    """No earlier than needed and no later than the dossier's next timer after `now`.
 
-    A finished dossier wakes once more, `retention` seconds after its last event, to be
-    evicted."""
+    The stall instant is estimated cheaply (working time never outruns the wall clock)
+    while that estimate is still ahead; once it has passed, the exact instant is used,
+    or the dossier would wake again and again for nothing.  A finished dossier wakes
+    once more, `retention` seconds after its last event, to be evicted."""
     if d.status in FINISHED:
         return d.last_at + retention
-    hints = [d.deadline_next, stall.earliest(d, p)]
+    stall_at = stall.earliest(d, p)
+    if stall_at is not None and stall_at <= now:
+        stall_at = stall.next_at(d, p)
+    hints = [d.deadline_next, stall_at]
     if d.status == OPEN and not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
         hints.append(one_stop.transfer_due(d, p))
     if d.status == SUBMITTED:

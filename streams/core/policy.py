@@ -106,10 +106,7 @@ class Policy:
         object.__setattr__(
             self, "_unit_calendars", {u: WorkingCalendar(s) for u, s in self.unit_calendars.items()}
         )
-        object.__setattr__(self, "cache", {})
 
-    cache: dict[Any, Any] = field(default_factory=dict, init=False, repr=False, compare=False)
-    """Scratch space for pure functions of this policy (e.g. deadline instants)."""
 
     @property
     def calendar(self) -> WorkingCalendar:

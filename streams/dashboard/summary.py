@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
-from streams.core.detectors.deadline import levels
+from streams.core.detectors.deadline import is_near_due
 from streams.core.dossier import OPEN, SUPPLEMENT, Dossier
 from streams.core.policy import PolicyBook
 
@@ -44,8 +44,7 @@ def classify(d: Dossier, book: PolicyBook, now: int) -> Standing:
     """Where an open dossier stands at `now` (the same thresholds the deadline rule fires at)."""
     if d.due is not None and d.due < now:
         return "overdue"
-    steps = levels(d, book[d.policy])
-    if steps and steps[0][0] < now:
+    if is_near_due(d, now):
         return "near_due"
     return "within_time"
 

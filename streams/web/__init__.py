@@ -7,3 +7,9 @@ from typing import Any
 
 def register_views(app: Any, *, table: Any, core: Any, settings: Any, book: Any) -> None:
     """Add the query API and the wallboard to the worker's web server."""
+    # Imported here: the worker module imports this package before the app exists.
+    from streams.web.api import register_api
+    from streams.web.wallboard import register_wallboard
+
+    register_api(app, table=table, settings=settings, book=book)
+    register_wallboard(app)

@@ -100,12 +100,18 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         default=None,
         partitions=s.partitions,
         schema=faust.Schema(**raw),
+        # The store and the changelog recovery take their codec from these types (bytes
+        # → raw); without them recovery would read the msgpack states as JSON.
+        key_type=bytes,
+        value_type=bytes,
         # Compacted changelog: only the latest state of each dossier matters on recovery.
         extra_topic_configs={"cleanup.policy": "compact"},
     )
 
     state: dict[str, Any] = {"last_event_wall": None, "recoveries": 0}
     processed: dict[int, int] = {}  # partition of the events topic → last offset handled
+    started_at: dict[int, int] = {}  # partition → last offset committed when assigned
+    lag_reported: set[int] = set()
 
     def states() -> Any:
         for value in table.values():
@@ -220,10 +226,17 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         ends = await app.consumer.highwaters(*assigned) if assigned else {}
         caught_up = set()
         for tp, end in ends.items():
-            lag = max(end - 1 - processed.get(tp.partition, -1), 0)
+            # Read up to: what this worker handled, else where the group had committed
+            # when the partition was assigned (an idle partition after a restart).
+            done = max(processed.get(tp.partition, -1), started_at.get(tp.partition, -1))
+            lag = max(end - 1 - done, 0)
             metrics.lag.labels(str(tp.partition)).set(lag)
             if lag == 0:
                 caught_up.add(tp.partition)
+        for gone in lag_reported - {tp.partition for tp in assigned}:
+            metrics.lag.remove(str(gone))  # another worker reports it now
+        lag_reported.clear()
+        lag_reported.update(tp.partition for tp in assigned)
         # "now" is one second ahead so that a deadline at second T fires as soon as the
         # wall clock reaches T (timers fire strictly before "now").
         now = int(time.time()) + 1
@@ -231,6 +244,11 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
             await send_direct(s.ticks_topic, name.encode(), str(now).encode(), None)
 
     async def rebuild_index() -> None:
+        for tp in app.consumer.assignment():
+            if tp.topic == s.events_topic:
+                position = await app.consumer.position(tp)
+                started_at[tp.partition] = (position or 0) - 1
+                processed.pop(tp.partition, None)
         count = core.rebuild((k.decode(), v) for k, v in table.items() if v)
         state["recoveries"] += 1
         log.info("deadline index rebuilt", dossiers_waiting=count)

@@ -88,7 +88,7 @@ class WorkerCore:
             return Outcome(dossier=d.id)
         if self.metrics:
             self.metrics.observe(type_name(event), before, d, alerts, to_instant(event.time))
-        self._schedule(d)
+        self._schedule(d, d.last_at)
         return Outcome(state=encode_state(d), alerts=alerts, dossier=d.id)
 
     def on_tick(self, key: str, state: bytes | None, now: int) -> Outcome:
@@ -105,7 +105,7 @@ class WorkerCore:
             if before != d.status:
                 self.metrics.transition(before, d)
             self.metrics.count_alerts(alerts)
-        self._schedule(d, woken=True)
+        self._schedule(d, now, woken=True)
         return Outcome(state=encode_state(d), alerts=alerts, dossier=key)
 
     # -- the deadline index --------------------------------------------------------
@@ -119,8 +119,8 @@ class WorkerCore:
             index = self.indexes[partition] = TimerIndex()
         return index
 
-    def _schedule(self, d: Dossier, *, woken: bool = False) -> None:
-        hint = wake_hint(d, self.book[d.policy], self.retention)
+    def _schedule(self, d: Dossier, now: int, *, woken: bool = False) -> None:
+        hint = wake_hint(d, self.book[d.policy], self.retention, now)
         if woken:  # a tick recomputed everything: whatever entry is left is stale
             self.forget(d.id)
         elif hint is not None:
@@ -158,7 +158,7 @@ class WorkerCore:
                 d = decode_state(raw)
             except msgspec.DecodeError:
                 continue
-            hint = wake_hint(d, self.book[d.policy], self.retention)
+            hint = wake_hint(d, self.book[d.policy], self.retention, d.last_at)
             if hint is not None:
                 self.wakes[key] = hint
                 entries.setdefault(self.partition_of(key), []).append((hint, key))

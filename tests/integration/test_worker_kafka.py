@@ -219,3 +219,41 @@ def test_two_workers_split_the_partitions(
         kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want, timeout=120
     )
     assert set(alert_ids(got)) == want
+
+
+def test_a_restarted_worker_still_breaches_idle_dossiers(
+    kafka_bootstrap: str, topics: Topics, worker_factory: Any
+) -> None:
+    """After a restart with no new events at all, a dossier's deadline still fires."""
+    now = datetime.now(UTC).astimezone().replace(microsecond=0)
+    due = now + timedelta(seconds=25)
+    receipt = event_from_dict(
+        {
+            "specversion": "1.0",
+            "id": f"rcpt-{uuid.uuid4().hex}",
+            "source": "test",
+            "type": "dossier.received",
+            "time": now.isoformat(),
+            "subject": "IDLE-1",
+            "data": {"procedure": "P", "unit": "A", "due": due.isoformat()},
+        }
+    )
+    produce(kafka_bootstrap, topics.events, keyed([receipt]))
+    first = worker_factory("w1")
+    first.wait_assigned()
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        health = first.health()
+        if health and health["dossiers_waiting_for_a_deadline"] == 1:
+            break
+        time.sleep(0.3)
+    time.sleep(2)  # past the commit interval: the receipt's offset is committed
+    first.stop()
+    second = worker_factory("w2")
+    second.wait_assigned()
+
+    def breached(ms: list[Any]) -> bool:
+        return any(i.startswith("IDLE-1/deadline/overdue/") for i in alert_ids(ms))
+
+    got = collect(kafka_bootstrap, topics.alerts, until=breached, timeout=90)
+    assert breached(got), second.tail()

@@ -357,3 +357,25 @@ def test_an_appointment_date_on_the_receipt_is_the_due_date() -> None:
     story = Story().received("2025-09-08T09:00", unit="A", time_limit=None, due="2025-09-12T16:00")
     _, alerts = run(story, "2025-09-13T00:00")
     assert [a.at for a in alerts if a.level == "overdue"] == ["2025-09-12T16:00:00+07:00"]
+
+
+def test_an_open_dossier_is_not_woken_again_and_again_for_nothing() -> None:
+    """Ticking hourly over a weekend and a month wakes a dossier about once per alert."""
+    story = Story().received("2025-09-05T09:00", unit="A", time_limit="20wd")
+    engine, _ = run(story)
+    fired = 0
+    for hour in range(24 * 40):
+        fired += len(engine.advance(at("2025-09-05T10:00") + hour * 3600))
+    assert fired >= 7  # stall, two near-due, overdue, three escalations
+    assert engine.stats.wakes <= fired + 3
+
+
+def test_a_dossier_woken_twice_at_one_instant_is_handled_once() -> None:
+    """Two index entries at the same instant for one dossier do not fire or evict twice."""
+    story = Story().received("2025-09-08T09:00", unit="A").complete("2025-09-09T09:00")
+    engine, _ = run(story, "2025-09-20T00:00")  # past the early wake-up: next is eviction
+    d = engine.dossiers["HS-1"]
+    assert d.wake == at("2025-09-09T09:00") + 30 * 86400
+    engine.index.schedule("HS-1", None, d.wake)  # a second entry at the live instant
+    engine.advance(d.wake + 1)
+    assert "HS-1" not in engine.dossiers and engine.stats.evicted == 1

@@ -10,25 +10,27 @@ from streams.core.context import Ctx, rule_of
 from streams.core.dossier import DEADLINE_MASK, OPEN, Dossier
 from streams.core.policy import Policy, parse_limit
 
-_CACHE_LIMIT = 200_000
-
 
 def levels(d: Dossier, p: Policy) -> tuple[tuple[int, str], ...]:
     """(instant, level) for the dossier's current due date, in time order.
 
-    Cached per policy: dossiers received together share their instants, and a dossier
-    asks again at every level it fires."""
+    Computed when asked: the state caches only the next one (`deadline_next`)."""
     if d.due is None or d.start is None:
         return ()
     kind = parse_limit(d.limit).kind if d.limit else "wd"
-    cache = p.cache
-    key = (d.start, d.due, kind)
-    found = cache.get(key)
-    if found is None:
-        if len(cache) > _CACHE_LIMIT:
-            cache.clear()
-        found = cache[key] = _levels(d.start, d.due, kind, p)
-    return found
+    return _levels(d.start, d.due, kind, p)
+
+
+def is_near_due(d: Dossier, now: int) -> bool:
+    """Sắp đến hạn: open, not yet due, and past its first near-due warning instant.
+
+    Read from the state alone (the first level's bit, or the cached next instant), so a
+    scrape over millions of dossiers does no calendar arithmetic."""
+    if d.status != OPEN or d.due is None or d.due < now:
+        return False
+    if d.fired & 1:  # the first level has fired and the dossier is not due: a warning
+        return True
+    return d.deadline_next is not None and d.deadline_next < now
 
 
 def _levels(start: int, due: int, kind: str, p: Policy) -> tuple[tuple[int, str], ...]:

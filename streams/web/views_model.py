@@ -1,0 +1,389 @@
+"""From dossier states to the JSON the query API and the wallboard read.
+
+Pure: dossiers, the policy book and an instant in; plain dicts out.  The views in
+`streams.web.api` only fetch states and merge the answers of several workers, so every
+rule about what a list contains, how it is sorted and what a status is called lives
+here, where unit tests reach it without a broker.
+
+Lists are built in two steps so several workers can be combined: each worker turns its
+own dossiers into items (`*_items`), the worker that was asked merges every worker's
+items, sorts them (`sort_*`) and cuts the page (`paginate`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import asdict
+from datetime import date, datetime
+from typing import Any
+
+from streams.core.calendar import date_to_day, day_start, day_to_date, local_day, to_iso
+from streams.core.dossier import (
+    CLOSED,
+    COMPLETED,
+    DELIVERED,
+    FINISHED,
+    OPEN,
+    SUPPLEMENT,
+    TRAIL_UNITS,
+    WITHDRAWN,
+    Dossier,
+)
+from streams.core.policy import PolicyBook
+from streams.dashboard.summary import NO_UNIT, TOTAL, UnitRow, classify, totals, unit_board
+from streams.metrics import timeliness
+
+Json = dict[str, Any]
+
+DEFAULT_SIZE = 50
+MAX_SIZE = 500
+
+
+class BadRequest(ValueError):
+    """A query parameter the API cannot use; the message says which and why."""
+
+
+# The words staff read in their case-handling systems (DESIGN.md, "The users' vocabulary").
+STANDINGS: Mapping[str, tuple[str, str]] = {
+    "within_time": ("Trong hạn", "Within time"),
+    "near_due": ("Sắp đến hạn", "Near due"),
+    "overdue": ("Quá hạn", "Overdue"),
+    "waiting_supplement": ("Chờ bổ sung", "Waiting for documents"),
+    "awaiting_acceptance": ("Chờ tiếp nhận", "Awaiting acceptance"),
+    "early": ("Sớm hạn", "Early"),
+    "on_time": ("Đúng hạn", "On time"),
+    "late": ("Trễ hạn", "Late"),
+    "withdrawn": ("Rút", "Withdrawn"),
+    "returned": ("Trả lại", "Returned"),
+}
+
+
+def standing(d: Dossier, book: PolicyBook, now: int) -> str:
+    """The dossier's status as staff name it: open dossiers by their due date, finished
+    ones by when they finished (Decision 766's method, as the metrics count them)."""
+    if d.status == OPEN:
+        return classify(d, book, now)
+    if d.status == SUPPLEMENT:
+        return "waiting_supplement"
+    if d.status in (COMPLETED, DELIVERED):
+        return timeliness(d)
+    if d.status == WITHDRAWN:
+        return "withdrawn"
+    if d.status == CLOSED:
+        # Closed because the citizen never supplied the documents: the file goes back.
+        return "returned"
+    return "awaiting_acceptance"
+
+
+def labelled(code: str) -> Json:
+    vi, en = STANDINGS[code]
+    return {"code": code, "vi": vi, "en": en}
+
+
+def _iso(instant: int | None) -> str | None:
+    return None if instant is None else to_iso(instant)
+
+
+def _stays(flat: Sequence[str | int]) -> list[tuple[str, int]]:
+    return [(str(flat[i]), int(flat[i + 1])) for i in range(0, len(flat) - 1, 2)]
+
+
+def referral_chain(d: Dossier) -> list[Json]:
+    """The units the dossier went through, each with its arrival time and the officers
+    who took it there.  An officer belongs to the unit stay in which their own stay
+    began: the officer trail is kept apart from the unit trail (they bounce separately)."""
+    units = _stays(d.trail)
+    officers = _stays(d.officers)
+    steps: list[Json] = []
+    for i, (unit, since) in enumerate(units):
+        until = units[i + 1][1] if i + 1 < len(units) else None
+        held = [
+            {"officer": o, "since": to_iso(t)}
+            for o, t in officers
+            if t >= since and (until is None or t < until)
+        ]
+        steps.append({"unit": unit, "since": to_iso(since), "officers": held})
+    return steps
+
+
+def _alert(aid: str, unit: str | None) -> Json:
+    # Ids are dossier/rule/level/anchor; a dossier id may itself contain "/".
+    parts = aid.rsplit("/", 3)
+    rule, level = (parts[1], parts[2]) if len(parts) == 4 else ("?", "?")
+    return {"id": aid, "rule": rule, "level": level, "unit": unit}
+
+
+def dossier_view(d: Dossier, book: PolicyBook, now: int) -> Json:
+    """Everything the API tells about one dossier: where it stands and how it got there."""
+    x = d.x
+    code = standing(d, book, now)
+    return {
+        "id": d.id,
+        "procedure": d.procedure,
+        "group": d.group,
+        "status": d.status_name,
+        "standing": labelled(code),
+        "unit": d.unit,
+        "officer": d.officer,
+        "received_at": _iso(d.received_at),
+        "start": _iso(d.start),
+        "due": _iso(d.due),
+        "seconds_overdue": (
+            max(now - d.due, 0) if d.due is not None and d.status == OPEN else None
+        ),
+        "finished_at": _iso(x.completed_at if x else None),
+        "chain": referral_chain(d),
+        # The trail keeps the latest TRAIL_UNITS stays: a longer history lost its start.
+        "chain_truncated": len(d.trail) >= 2 * TRAIL_UNITS,
+        "unit_bounces": x.unit_bounces if x else 0,
+        "officer_bounces": x.officer_bounces if x else 0,
+        "supplements": x.supplements if x else 0,
+        "reschedules": x.reschedules if x else 0,
+        "consultations": x.consultations if x else 0,
+        "pending_consultations": [
+            {"unit": unit, "reply_due": to_iso(due), "late": late}
+            for unit, _cid, due, late in (x.pending if x else ())
+        ],
+        "open_alerts": [_alert(aid, unit) for aid, unit in (x.open if x else ())],
+    }
+
+
+def list_item(d: Dossier, book: PolicyBook, now: int) -> Json:
+    """A dossier in a list: id and procedure only, no officer (wallboards hang in halls)."""
+    return {
+        "id": d.id,
+        "procedure": d.procedure,
+        "unit": d.unit or NO_UNIT,
+        "standing": labelled(standing(d, book, now)),
+        "due": _iso(d.due),
+        "due_ts": d.due,
+        "seconds_overdue": max(now - d.due, 0) if d.due is not None else None,
+        "unit_bounces": d.x.unit_bounces if d.x else 0,
+    }
+
+
+def unit_items(
+    dossiers: Iterable[Dossier], unit: str, which: str, book: PolicyBook, now: int
+) -> list[Json]:
+    """The open dossiers held by `unit` that stand at `which` (overdue or near_due)."""
+    return [
+        list_item(d, book, now)
+        for d in dossiers
+        if d.status == OPEN and (d.unit or NO_UNIT) == unit and classify(d, book, now) == which
+    ]
+
+
+def sort_by_due(items: list[Json]) -> list[Json]:
+    """Earliest due first: the most overdue at the top of the overdue list, the nearest
+    due at the top of the at-risk list.  Ties by id, so pages are stable."""
+    return sorted(items, key=lambda i: (i["due_ts"] is None, i["due_ts"] or 0, i["id"]))
+
+
+def ping_pong_items(
+    dossiers: Iterable[Dossier], book: PolicyBook, now: int, *, finished: bool = False
+) -> list[Json]:
+    """Dossiers sent back at least once to a unit they had left, with the chain as
+    evidence; finished ones only when asked (the centre watches the live ones)."""
+    out = []
+    for d in dossiers:
+        if d.x is None or d.x.unit_bounces < 1:
+            continue
+        if d.status in FINISHED and not finished:
+            continue
+        item = list_item(d, book, now)
+        item["status"] = d.status_name
+        item["chain"] = [{"unit": u, "since": to_iso(t)} for u, t in _stays(d.trail)]
+        out.append(item)
+    return out
+
+
+def sort_ping_pong(items: list[Json]) -> list[Json]:
+    """Most bounces first, then the most overdue."""
+    return sorted(
+        items, key=lambda i: (-i["unit_bounces"], i["due_ts"] is None, i["due_ts"] or 0, i["id"])
+    )
+
+
+def page_params(query: Mapping[str, str]) -> tuple[int, int]:
+    """`page` (from 1) and `size` (1…MAX_SIZE) from the query string."""
+    page = _int_param(query, "page", 1)
+    size = _int_param(query, "size", DEFAULT_SIZE)
+    if page < 1:
+        raise BadRequest(f"page must be 1 or more, got {page}")
+    if not 1 <= size <= MAX_SIZE:
+        raise BadRequest(f"size must be between 1 and {MAX_SIZE}, got {size}")
+    return page, size
+
+
+def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
+    raw = query.get(name)
+    if raw is None or raw == "":
+        return default
+    try:
+        return int(raw)
+    except ValueError:
+        raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
+
+
+def paginate(items: Sequence[Json], page: int, size: int) -> Json:
+    total = len(items)
+    first = (page - 1) * size
+    return {
+        "items": list(items[first : first + size]),
+        "page": page,
+        "size": size,
+        "total": total,
+        "pages": (total + size - 1) // size,
+    }
+
+
+# ---- the board --------------------------------------------------------------------
+
+PERIOD_COLUMNS: Mapping[str, tuple[str, str]] = {
+    "carried_over": ("Số đầu kỳ", "Open at the start of the period"),
+    "received": ("Tiếp nhận trong kỳ", "Received in the period"),
+    "finished_early": ("Đã xử lý – Sớm hạn", "Finished early"),
+    "finished_on_time": ("Đã xử lý – Đúng hạn", "Finished on time"),
+    "finished_late": ("Đã xử lý – Trễ hạn", "Finished late"),
+    "open_not_due": ("Đang xử lý – Chưa đến hạn", "Open, not yet due, at the end"),
+    "open_overdue": ("Đang xử lý – Quá hạn", "Open and overdue at the end"),
+    "returned": ("Trả lại", "Returned (supplement never came)"),
+    "withdrawn": ("Rút", "Withdrawn by the citizen"),
+}
+
+HOW_COMPUTED = (
+    "Each dossier is counted in the unit holding it now (or that finished it), so each row"
+    " balances: carried_over + received = the five finished/returned/withdrawn columns"
+    " + open_not_due + open_overdue.  carried_over: received before the period and not"
+    " finished before it.  received: received (accepted, the time limit starts) in the"
+    " period.  finished_*: completed in the period, early = before the due day, on_time ="
+    " on it, late = after the due instant or more than one supplement request (Decision"
+    " 766).  open_*: received before the end and not finished by then; overdue when the"
+    " current due date is before the end (a dossier waiting for documents is not due)."
+    "  returned: closed in the period because the supplement never came (the instant is"
+    " its last event).  withdrawn: withdrawn in the period.  on_time_rate_766: (finished"
+    " early + on time, and open dossiers not overdue with at most one supplement request)"
+    " / (finished + open), as the dossierwatch_handled_dossiers metric counts it."
+    "  Limits: only dossiers this deployment has seen, and finished dossiers are dropped"
+    " retention_days after their last event, so older periods undercount."
+)
+
+
+def parse_period(query: Mapping[str, str], now: int) -> tuple[int, int]:
+    """[start, end) from `from`/`to` local dates (inclusive); the month so far by default."""
+    today = local_day(now)
+    first_of_month = day_to_date(today).replace(day=1)
+    start = _date_param(query, "from") or first_of_month
+    last = _date_param(query, "to")
+    begin = day_start(date_to_day(start))
+    end = min(now, day_start(date_to_day(last) + 1)) if last else now
+    if end <= begin:
+        raise BadRequest("the period is empty: 'from' must be on or before 'to' and today")
+    return begin, end
+
+
+def _date_param(query: Mapping[str, str], name: str) -> date | None:
+    raw = query.get(name)
+    if not raw:
+        return None
+    try:
+        return datetime.strptime(raw, "%Y-%m-%d").date()
+    except ValueError:
+        raise BadRequest(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
+
+
+def _finished_at(d: Dossier) -> int | None:
+    if d.status not in FINISHED:
+        return None
+    if d.x is not None and d.x.completed_at is not None:
+        return d.x.completed_at
+    return d.last_at  # closed by the timer: no completion instant is kept
+
+
+def period_counts(dossiers: Iterable[Dossier], start: int, end: int) -> dict[str, dict[str, int]]:
+    """Per unit: the period columns plus the two 766 inputs (handled, handled_on_time)."""
+    rows: dict[str, dict[str, int]] = {}
+    for d in dossiers:
+        if d.received_at is None or d.received_at >= end:
+            continue
+        finished = _finished_at(d)
+        if finished is not None and finished < start:
+            continue
+        row = rows.get(d.unit or NO_UNIT)
+        if row is None:
+            row = rows[d.unit or NO_UNIT] = dict.fromkeys(
+                (*PERIOD_COLUMNS, "handled", "handled_on_time"), 0
+            )
+        row["carried_over" if d.received_at < start else "received"] += 1
+        if finished is not None and finished < end:
+            if d.status == WITHDRAWN:
+                row["withdrawn"] += 1
+            elif d.status == CLOSED:
+                row["returned"] += 1
+            else:
+                kind = timeliness(d)
+                row[f"finished_{kind}"] += 1
+                row["handled"] += 1
+                row["handled_on_time"] += kind != "late"
+            continue
+        overdue = d.status != SUPPLEMENT and d.due is not None and d.due < end
+        row["open_overdue" if overdue else "open_not_due"] += 1
+        row["handled"] += 1
+        too_many = d.x is not None and d.x.supplements > 1
+        row["handled_on_time"] += not overdue and not too_many
+    return rows
+
+
+def merge_counts(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
+    out: dict[str, dict[str, int]] = {}
+    for part in parts:
+        for unit, row in part.items():
+            acc = out.setdefault(unit, {})
+            for k, v in row.items():
+                acc[k] = acc.get(k, 0) + v
+    return out
+
+
+def board_counts(
+    dossiers: Iterable[Dossier], book: PolicyBook, now: int, start: int, end: int
+) -> Json:
+    """One worker's share of the board, in a form that sums across workers."""
+    ds = list(dossiers)
+    live = {
+        r.unit: {k: v for k, v in asdict(r).items() if k != "unit"}
+        for r in unit_board(ds, book, now)
+    }
+    return {"live": live, "period": period_counts(ds, start, end)}
+
+
+def board_view(parts: Iterable[Json], start: int, end: int) -> Json:
+    """The board from every worker's share: live rows worst first, the period table."""
+    parts = list(parts)
+    live = merge_counts(p["live"] for p in parts)
+    rows = [
+        UnitRow(unit, **{k: v for k, v in row.items() if k != "unit"}) for unit, row in live.items()
+    ]
+    rows.sort(key=lambda r: (-r.overdue, -r.near_due, r.unit))
+    period = merge_counts(p["period"] for p in parts)
+    table = [
+        {"unit": unit, **row, "on_time_rate_766": _rate(row)}
+        for unit, row in sorted(period.items())
+    ]
+    total = dict(merge_counts([{TOTAL: r} for r in period.values()]).get(TOTAL, {}))
+    return {
+        "units": [asdict(r) for r in rows],
+        "total": asdict(totals(rows)),
+        "period": {
+            "from": to_iso(start),
+            "to": to_iso(end),
+            "columns": {k: {"vi": vi, "en": en} for k, (vi, en) in PERIOD_COLUMNS.items()},
+            "rows": table,
+            "total": {"unit": TOTAL, **total, "on_time_rate_766": _rate(total)},
+            "how_computed": HOW_COMPUTED,
+        },
+    }
+
+
+def _rate(row: Mapping[str, int]) -> float | None:
+    handled = row.get("handled", 0)
+    return round(row.get("handled_on_time", 0) / handled, 4) if handled else None
