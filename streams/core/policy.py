@@ -107,7 +107,6 @@ class Policy:
             self, "_unit_calendars", {u: WorkingCalendar(s) for u, s in self.unit_calendars.items()}
         )
 
-
     @property
     def calendar(self) -> WorkingCalendar:
         """The centre's calendar: what time limits count in."""
