@@ -227,10 +227,17 @@ def _register_producers(sub: Any) -> None:
     register(sub)
 
 
+def _register_alerts(sub: Any) -> None:
+    from alerts.commands import register
+
+    register(sub)
+
+
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = [
     _register_worker,
     _register_demo,
     _register_producers,
+    _register_alerts,
 ]
 
 

@@ -1,0 +1,242 @@
+"""`dossierwatch bridge`, `zalo-adapter` and `alertmanager-config`: the alerting commands.
+
+`streams.cli` imports this module to build its parser, so it imports only the standard
+library (and alerts.amconfig, itself standard library only) at the top: Kafka, aiohttp
+and the rest load when a command runs.  It imports
+`streams.cli` inside functions, so either module may be imported first.
+`python -m alerts.commands COMMAND …` runs the same commands without the console script.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from alerts.amconfig import ENDPOINTS, SOURCE
+
+LOG_LEVELS = ("debug", "info", "warning", "error")
+
+
+def register(sub: Any) -> None:
+    _register_bridge(sub)
+    _register_zalo(sub)
+    _register_amconfig(sub)
+
+
+def _register_bridge(sub: Any) -> None:
+    env = os.environ.get
+    p = sub.add_parser("bridge", help="forward alerts from Kafka to Alertmanager")
+    p.add_argument(
+        "--bootstrap",
+        default=env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
+        help="Kafka host:port (default 127.0.0.1:9092, env KAFKA_BOOTSTRAP)",
+    )
+    p.add_argument("--topic", default="dossier-alerts", help="alerts topic (dossier-alerts)")
+    p.add_argument(
+        "--group", default="dossierwatch-bridge", help="consumer group (dossierwatch-bridge)"
+    )
+    p.add_argument(
+        "--alertmanager",
+        default=env("ALERTMANAGER_URL", "http://127.0.0.1:9093"),
+        metavar="URL",
+        help="Alertmanager base URL (default http://127.0.0.1:9093, env ALERTMANAGER_URL)",
+    )
+    p.add_argument(
+        "--link-base",
+        default=env("DOSSIERWATCH_LINK_BASE", "http://127.0.0.1:6066"),
+        metavar="URL",
+        help="alerts link to <URL>/dossiers/<id> (default http://127.0.0.1:6066,"
+        " env DOSSIERWATCH_LINK_BASE)",
+    )
+    p.add_argument(
+        "--resend-interval",
+        type=_positive,
+        default=60.0,
+        metavar="SECONDS",
+        help="re-send firing alerts this often (default 60); unrefreshed, they expire"
+        " after 4 intervals",
+    )
+    p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    p.set_defaults(func=cmd_bridge)
+
+
+def cmd_bridge(args: argparse.Namespace) -> int:
+    from alerts.bridge import BridgeSettings, serve
+    from streams.logs import configure_logging
+
+    configure_logging(args.log_level)
+    return serve(
+        BridgeSettings(
+            bootstrap=args.bootstrap,
+            topic=args.topic,
+            group=args.group,
+            alertmanager=args.alertmanager,
+            link_base=args.link_base,
+            resend_interval=args.resend_interval,
+        )
+    )
+
+
+def _register_zalo(sub: Any) -> None:
+    env = os.environ.get
+    p = sub.add_parser(
+        "zalo-adapter",
+        help="send Alertmanager notifications as Zalo OA messages",
+        description="Secrets come from the environment only: ZALO_APP_SECRET, and on first"
+        " start ZALO_OA_ACCESS_TOKEN / ZALO_OA_REFRESH_TOKEN (then the token file holds the"
+        " rotating tokens).  Without them the adapter logs what it would send.",
+    )
+    p.add_argument("--port", type=int, default=9095, help="port to listen on (default 9095)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--recipients",
+        type=Path,
+        default=Path(env("ZALO_RECIPIENTS", str(SOURCE / "zalo-recipients.toml"))),
+        metavar="TOML",
+        help="who gets what: [role] unit = [Zalo user ids]; re-read when it changes"
+        " (default deploy/alertmanager/zalo-recipients.toml, env ZALO_RECIPIENTS)",
+    )
+    p.add_argument(
+        "--token-file",
+        type=Path,
+        default=Path(env("ZALO_TOKEN_FILE", "zalo-tokens.json")),
+        metavar="JSON",
+        help='the OA\'s {"access_token", "refresh_token"}, rewritten on every refresh'
+        " (default ./zalo-tokens.json, env ZALO_TOKEN_FILE)",
+    )
+    p.add_argument("--app-id", default=env("ZALO_APP_ID", ""), help="Zalo app id (ZALO_APP_ID)")
+    p.add_argument(
+        "--api-base",
+        default="https://openapi.zalo.me",
+        metavar="URL",
+        help="Zalo OA API (default https://openapi.zalo.me)",
+    )
+    p.add_argument(
+        "--oauth-base",
+        default="https://oauth.zaloapp.com",
+        metavar="URL",
+        help="Zalo OAuth, for token refresh (default https://oauth.zaloapp.com)",
+    )
+    p.add_argument(
+        "--backoff",
+        type=_positive,
+        default=2.0,
+        metavar="SECONDS",
+        help="first wait after a rate-limit answer, doubling up to 60 s (default 2)",
+    )
+    p.add_argument("--max-attempts", type=int, default=6, help="tries per message (default 6)")
+    p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    p.set_defaults(func=cmd_zalo)
+
+
+def cmd_zalo(args: argparse.Namespace) -> int:
+    from alerts.zalo import AdapterSettings, RecipientsError, serve
+    from streams.cli import CommandError
+    from streams.logs import configure_logging
+
+    configure_logging(args.log_level)
+    env = os.environ.get
+    settings = AdapterSettings(
+        recipients=args.recipients,
+        token_file=args.token_file,
+        app_id=args.app_id,
+        secret_key=env("ZALO_APP_SECRET", ""),
+        api_base=args.api_base,
+        oauth_base=args.oauth_base,
+        backoff=args.backoff,
+        max_attempts=args.max_attempts,
+    )
+    try:
+        serve(
+            settings,
+            args.host,
+            args.port,
+            access=env("ZALO_OA_ACCESS_TOKEN", ""),
+            refresh=env("ZALO_OA_REFRESH_TOKEN", ""),
+        )
+    except (OSError, KeyError, ValueError, RecipientsError) as err:
+        raise CommandError(f"cannot start: {err}", 1) from None
+    return 0
+
+
+def _register_amconfig(sub: Any) -> None:
+    known = "; ".join(f"{k} ({v})" for k, v in ENDPOINTS.items())
+    p = sub.add_parser(
+        "alertmanager-config",
+        help="write deploy/alertmanager with this environment's endpoints",
+        description=f"Endpoints in the source: {known}.",
+    )
+    p.add_argument("--out", required=True, type=Path, metavar="DIR", help="output directory")
+    p.add_argument(
+        "--set",
+        action="append",
+        type=_pair,
+        default=[],
+        metavar="OLD=NEW",
+        help="replace a string of the source (repeatable), e.g. mailrelay:25=10.0.0.5:25",
+    )
+    p.add_argument("--source", type=Path, default=SOURCE, metavar="DIR", help="source directory")
+    p.add_argument("--no-check", action="store_true", help="skip amtool check-config")
+    p.set_defaults(func=cmd_amconfig)
+
+
+def cmd_amconfig(args: argparse.Namespace) -> int:
+    from alerts.amconfig import check, write
+    from streams.cli import CommandError
+
+    try:
+        config = write(args.out, dict(args.set), args.source)
+    except (ValueError, OSError) as err:
+        raise CommandError(str(err)) from None
+    if not args.no_check:
+        try:
+            check(config)
+        except FileNotFoundError:
+            raise CommandError("amtool not found (or pass --no-check)", 1) from None
+        except subprocess.CalledProcessError as err:
+            raise CommandError(f"amtool check-config failed:\n{err.stdout}{err.stderr}") from None
+    print(config)
+    return 0
+
+
+def _positive(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
+    if value <= 0:
+        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
+    return value
+
+
+def _pair(text: str) -> tuple[str, str]:
+    old, sep, new = text.partition("=")
+    if not sep or not old:
+        raise argparse.ArgumentTypeError(f"expected OLD=NEW, got {text!r}")
+    return old, new
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    from streams.cli import CommandError
+
+    parser = argparse.ArgumentParser(prog="python -m alerts.commands")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    register(sub)
+    args = parser.parse_args(argv)
+    try:
+        code: int = args.func(args)
+        return code
+    except CommandError as err:
+        sys.stderr.write(f"{args.command}: {err}\n")
+        return err.code
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,92 @@
+"""A DossierWatch alert as Alertmanager sees it: labels to route on, annotations to read.
+
+Labels identify an Alertmanager alert, so they carry the alert id: two alerts of one
+dossier that share rule and level (two late consultations) stay two alerts.  The dossier
+id is a legitimate label here: an Alertmanager alert is about one dossier, and nothing
+here becomes a Prometheus series.
+"""
+
+from __future__ import annotations
+
+import re
+from urllib.parse import quote
+
+from alerts.texts import chain_text, details, wording
+from streams.core.alerts import Alert
+
+ALERTNAMES: dict[str, str] = {
+    "deadline": "DossierDeadline",
+    "stall": "DossierStalled",
+    "ping_pong_unit": "DossierPingPong",
+    "ping_pong_officer": "DossierPingPong",
+    "referral_chain": "DossierReferralChain",
+    "consultation_count": "DossierConsultationCount",
+    "consultation_late": "DossierConsultationLate",
+    "transfer_late": "DossierTransferLate",
+    "acceptance_late": "DossierAcceptanceLate",
+    "supplement_late": "DossierSupplementLate",
+    "supplement_repeated": "DossierSupplementRepeated",
+    "supplement_expired": "DossierSupplementExpired",
+    "reschedule_late": "DossierRescheduleLate",
+    "reschedule_repeated": "DossierRescheduleRepeated",
+}
+
+_ESCALATION = re.compile(r"escalation_(\d+)")
+
+
+def alertname(rule: str) -> str:
+    # A rule added to the core after this table still routes (by its rule label).
+    return ALERTNAMES.get(rule, f"dossier_{rule}")
+
+
+def escalation(level: str) -> int:
+    """0 below the escalation ladder, n at `escalation_n` (the policy has 1..3)."""
+    m = _ESCALATION.fullmatch(level)
+    return int(m[1]) if m else 0
+
+
+def dossier_url(link_base: str, dossier: str) -> str:
+    return f"{link_base.rstrip('/')}/dossiers/{quote(dossier, safe='')}"
+
+
+def alert_labels(a: Alert) -> dict[str, str]:
+    out = {
+        "alertname": alertname(a.rule),
+        "alert_id": a.id,
+        "rule": a.rule,
+        "level": a.level,
+        "severity": a.severity,
+        "escalation": str(escalation(a.level)),
+        "dossier": a.dossier,
+    }
+    # An empty label value means "no label" to Alertmanager: leave unknown ones out.
+    if a.unit:
+        out["unit"] = a.unit
+    if a.procedure_group:
+        out["procedure_group"] = a.procedure_group
+    return out
+
+
+def alert_annotations(a: Alert, link: str) -> dict[str, str]:
+    w = wording(a)
+    vi, en = details(a)
+    out = {
+        "title": w.title,
+        "title_en": w.title_en,
+        "summary": w.summary,
+        "summary_en": w.summary_en,
+        "description": vi,
+        "description_en": en,
+        "evidence": a.evidence,
+        "dossier_url": link,
+        "at": a.at,
+    }
+    if a.due:
+        out["due"] = a.due
+    if a.officer:
+        out["officer"] = a.officer
+    if a.procedure:
+        out["procedure"] = a.procedure
+    if a.chain:
+        out["chain"] = chain_text(a)
+    return out

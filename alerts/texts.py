@@ -1,0 +1,184 @@
+"""What an alert says to people: Vietnamese first (the staff's words), then English.
+
+The sentences live here once.  The bridge writes them into the Alertmanager annotations;
+the e-mail templates and the Zalo adapter only lay them out, so a wording change is made
+in one place for every channel.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from streams.core.alerts import Alert
+
+
+@dataclass(frozen=True)
+class Wording:
+    title: str
+    """The level in the users' vocabulary: "Sắp đến hạn", "Quá hạn", …"""
+    title_en: str
+    summary: str
+    summary_en: str
+
+
+# Per rule: (title, title_en, summary, summary_en); {d} dossier, {unit}, {due}.
+_RULES: dict[str, tuple[str, str, str, str]] = {
+    "stall": (
+        "Tồn đọng",
+        "Stalled",
+        "Hồ sơ {d} không có tiến triển tại {unit}",
+        "Dossier {d} has made no progress in {unit}",
+    ),
+    "referral_chain": (
+        "Chuyển vòng",
+        "Referral chain",
+        "Hồ sơ {d} bị chuyển qua quá nhiều đơn vị",
+        "Dossier {d} has been passed through too many units",
+    ),
+    "consultation_count": (
+        "Xin ý kiến quá nhiều",
+        "Too many consultations",
+        "Hồ sơ {d} bị gửi xin ý kiến quá số lần cho phép",
+        "Dossier {d} was sent out for opinions more often than the policy allows",
+    ),
+    "consultation_late": (
+        "Trả lời xin ý kiến trễ hạn",
+        "Late consultation reply",
+        "Đơn vị được xin ý kiến về hồ sơ {d} chưa trả lời đúng hạn",
+        "A unit consulted on dossier {d} has not replied by its deadline",
+    ),
+    "transfer_late": (
+        "Chuyển hồ sơ trễ",
+        "Late transfer",
+        "Bộ phận Một cửa chưa chuyển hồ sơ {d} đúng hạn",
+        "The One-Stop Unit did not pass dossier {d} on in time",
+    ),
+    "acceptance_late": (
+        "Tiếp nhận trễ",
+        "Late acceptance",
+        "Hồ sơ trực tuyến {d} chưa được tiếp nhận trong 8 giờ làm việc",
+        "Online dossier {d} was not accepted within 8 working hours",
+    ),
+    "supplement_late": (
+        "Yêu cầu bổ sung trễ",
+        "Late supplement request",
+        "Hồ sơ {d} bị yêu cầu bổ sung sau thời hạn 3 ngày làm việc",
+        "Dossier {d} was asked for more documents after the 3 working days allowed",
+    ),
+    "supplement_repeated": (
+        "Yêu cầu bổ sung nhiều lần",
+        "Repeated supplement request",
+        "Hồ sơ {d} bị yêu cầu bổ sung quá một lần",
+        "Dossier {d} was asked for more documents more than once",
+    ),
+    "supplement_expired": (
+        "Hết hạn bổ sung",
+        "Supplement expired",
+        "Hồ sơ {d} bị đóng vì không được bổ sung trong 15 ngày",
+        "Dossier {d} was closed: no documents arrived within 15 days",
+    ),
+    "reschedule_late": (
+        "Hẹn lại trễ",
+        "Late re-appointment",
+        "Thư xin lỗi và hẹn lại của hồ sơ {d} được phát hành muộn",
+        "The apology and new date for dossier {d} came too late",
+    ),
+    "reschedule_repeated": (
+        "Hẹn lại nhiều lần",
+        "Repeated re-appointment",
+        "Hồ sơ {d} bị hẹn lại quá một lần",
+        "Dossier {d} was given a new appointment date more than once",
+    ),
+}
+
+
+def _deadline(level: str) -> tuple[str, str, str, str]:
+    if level.startswith("near_due_"):
+        pct = level.removeprefix("near_due_")
+        return (
+            "Sắp đến hạn",
+            "Near due",
+            f"Hồ sơ {{d}} đã dùng {pct}% thời hạn giải quyết, hạn {{due}}",
+            f"Dossier {{d}} has used {pct}% of its time limit, due {{due}}",
+        )
+    if level.startswith("escalation_"):
+        n = level.removeprefix("escalation_")
+        return (
+            f"Quá hạn – cảnh báo cấp {n}",
+            f"Overdue – escalation level {n}",
+            "Hồ sơ {d} vẫn quá hạn (hạn {due}), đang ở {unit}",
+            "Dossier {d} is still overdue (due {due}), held by {unit}",
+        )
+    return (
+        "Quá hạn",
+        "Overdue",
+        "Hồ sơ {d} đã quá hạn {due} tại {unit}",
+        "Dossier {d} passed its due date {due} in {unit}",
+    )
+
+
+def _ping_pong(between_vi: str, between_en: str, level: str) -> tuple[str, str, str, str]:
+    again_vi, again_en = (" nhiều lần", " repeatedly") if level == "critical" else ("", "")
+    return (
+        "Chuyển qua lại",
+        "Ping-pong referral",
+        f"Hồ sơ {{d}} bị chuyển đi chuyển lại giữa các {between_vi}{again_vi}",
+        f"Dossier {{d}} is being passed back and forth between {between_en}{again_en}",
+    )
+
+
+def wording(a: Alert) -> Wording:
+    if a.rule == "deadline":
+        parts = _deadline(a.level)
+    elif a.rule == "ping_pong_unit":
+        parts = _ping_pong("đơn vị", "units", a.level)
+    elif a.rule == "ping_pong_officer":
+        parts = _ping_pong("cán bộ", "officers", a.level)
+    else:
+        parts = _RULES.get(
+            a.rule,
+            (
+                f"Cảnh báo {a.rule}",
+                f"Alert {a.rule}",
+                f"Hồ sơ {{d}}: {a.rule}/{a.level}",
+                f"Dossier {{d}}: {a.rule}/{a.level}",
+            ),
+        )
+    fill = {"d": a.dossier, "unit": a.unit or "?", "due": _day(a.due) if a.due else "?"}
+    title, title_en, summary, summary_en = parts
+    return Wording(title, title_en, summary.format(**fill), summary_en.format(**fill))
+
+
+def _day(iso: str) -> str:
+    """Staff read a date and a time of day; seconds and the +07:00 offset are noise."""
+    return iso[:16].replace("T", " ")
+
+
+def details(a: Alert) -> tuple[str, str]:
+    """The facts behind the alert, one per line (Vietnamese, English)."""
+    vi: list[str] = []
+    en: list[str] = []
+    if a.unit:
+        vi.append(f"Đơn vị: {a.unit}")
+        en.append(f"Unit: {a.unit}")
+    if a.procedure:
+        group = f" ({a.procedure_group})" if a.procedure_group else ""
+        vi.append(f"Thủ tục: {a.procedure}{group}")
+        en.append(f"Procedure: {a.procedure}{group}")
+    if a.officer:
+        vi.append(f"Cán bộ đang giữ: {a.officer}")
+        en.append(f"Held by officer: {a.officer}")
+    if a.due:
+        vi.append(f"Hạn xử lý: {_day(a.due)}")
+        en.append(f"Due: {_day(a.due)}")
+    vi.append(f"Thời điểm: {_day(a.at)}")
+    en.append(f"At: {_day(a.at)}")
+    if a.chain:
+        path = chain_text(a)
+        vi.append(f"Đường đi: {path}")
+        en.append(f"Path: {path}")
+    return "\n".join(vi), "\n".join(en)
+
+
+def chain_text(a: Alert) -> str:
+    return " → ".join(f"{who} ({_day(when)})" for who, when in a.chain)

@@ -1,0 +1,180 @@
+"""Helpers of the alerting tests: the rendered config, alerts, a bridge process, offsets."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from kafka import KafkaConsumer
+from kafka.structs import TopicPartition
+
+from alerts.amconfig import write
+from streams.core.alerts import Alert, Severity, Status, encode_alert
+
+FAST = {"group_wait: 30s": "group_wait: 1s", "group_interval: 5m": "group_interval: 1s"}
+"""Test timings: a notification a second after its alert, not half a minute."""
+
+
+def render_config(out: Path, hooks_url: str, zalo_url: str, smtp_port: int) -> Path:
+    return write(
+        out,
+        {
+            "http://ops-hooks:8080": hooks_url,
+            "http://zalo-adapter:9095": zalo_url,
+            "mailrelay:25": f"127.0.0.1:{smtp_port}",
+            **FAST,
+        },
+    )
+
+
+def alert(
+    dossier: str,
+    level: str,
+    severity: Severity = "critical",
+    *,
+    rule: str = "deadline",
+    unit: str | None = "DEPT_JUSTICE",
+    status: Status = "firing",
+    anchor: str = "a",
+    at: str = "2025-07-10T09:00:00+07:00",
+) -> Alert:
+    return Alert(
+        id=f"{dossier}/{rule}/{level}/{anchor}",
+        status=status,
+        rule=rule,
+        level=level,
+        severity=severity,
+        dossier=dossier,
+        at=at,
+        unit=unit,
+        officer="O-DEPT_JUSTICE-2",
+        procedure="1.005120",
+        procedure_group="justice",
+        due="2025-07-09T17:00:00+07:00",
+        evidence=f"test evidence for {dossier}",
+    )
+
+
+def keyed(alerts: list[Alert]) -> list[tuple[bytes | None, bytes]]:
+    return [(a.dossier.encode(), encode_alert(a)) for a in alerts]
+
+
+def notified(received: list[dict[str, Any]], paths: list[str]) -> dict[str, set[tuple[str, str]]]:
+    """path → {(dossier, level)} of the firing alerts each webhook path was told about."""
+    out: dict[str, set[tuple[str, str]]] = {}
+    for path, body in zip(paths, received, strict=True):
+        for a in body.get("alerts", []):
+            if a["status"] == "firing":
+                out.setdefault(path, set()).add((a["labels"]["dossier"], a["labels"]["level"]))
+    return out
+
+
+def active(am_alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
+    """alert_id → alert, of what Alertmanager holds unresolved."""
+    return {a["labels"]["alert_id"]: a for a in am_alerts}
+
+
+class BridgeProcess:
+    """`python -m alerts.commands bridge` (= `dossierwatch bridge`), JSON log to a file."""
+
+    def __init__(
+        self,
+        bootstrap: str,
+        topic: str,
+        group: str,
+        alertmanager: str,
+        log: Path,
+        *,
+        resend_interval: float = 2.0,
+    ) -> None:
+        self.log = log
+        cmd = [
+            sys.executable,
+            "-m",
+            "alerts.commands",
+            "bridge",
+            "--bootstrap",
+            bootstrap,
+            "--topic",
+            topic,
+            "--group",
+            group,
+            "--alertmanager",
+            alertmanager,
+            "--link-base",
+            "http://dossiers.test",
+            "--resend-interval",
+            str(resend_interval),
+        ]
+        with open(log, "ab") as out:
+            self.proc = subprocess.Popen(
+                cmd,
+                stdout=out,
+                stderr=subprocess.STDOUT,
+                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+            )
+
+    def events(self) -> list[dict[str, Any]]:
+        out = []
+        for line in self.log.read_text(errors="replace").splitlines():
+            if line.startswith("{"):
+                try:
+                    out.append(json.loads(line))
+                except ValueError:
+                    continue
+        return out
+
+    def wait_for(
+        self, predicate: Callable[[list[dict[str, Any]]], bool], timeout: float = 60.0
+    ) -> list[dict[str, Any]]:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.proc.poll() is not None:
+                raise AssertionError(f"bridge exited {self.proc.returncode}:\n{self.tail()}")
+            events = self.events()
+            if predicate(events):
+                return events
+            time.sleep(0.2)
+        raise AssertionError(f"bridge: condition not met in {timeout}s:\n{self.tail()}")
+
+    def wait_assigned(self, timeout: float = 60.0) -> None:
+        self.wait_for(lambda ev: any(e["event"] == "partitions_assigned" for e in ev), timeout)
+
+    def tail(self, lines: int = 40) -> str:
+        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
+
+    def stop(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.send_signal(signal.SIGTERM)
+            try:
+                self.proc.wait(30)
+            except subprocess.TimeoutExpired:
+                self.proc.kill()
+                self.proc.wait(10)
+
+    def kill9(self) -> None:
+        self.proc.kill()
+        self.proc.wait(10)
+
+
+def received_messages(events: list[dict[str, Any]]) -> int:
+    return sum(e.get("messages", 0) for e in events if e["event"] == "batch_received")
+
+
+def offsets(bootstrap: str, topic: str, group: str, partitions: int) -> tuple[int, int]:
+    """(committed by the group, written to the topic), summed over the partitions."""
+    tps = [TopicPartition(topic, p) for p in range(partitions)]
+    c = KafkaConsumer(bootstrap_servers=bootstrap, group_id=group, enable_auto_commit=False)
+    try:
+        committed = sum(c.committed(tp) or 0 for tp in tps)
+        end = sum(c.end_offsets(tps).values())
+    finally:
+        c.close(autocommit=False)
+    return committed, end
