@@ -19,6 +19,7 @@ Rules for awkward input (principle 5):
 
 from __future__ import annotations
 
+import sys
 import zlib
 from collections.abc import Callable
 from typing import Any
@@ -199,17 +200,20 @@ def _on_received(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
     data: ev.ReceivedData = e.data
     p = ctx.policy
     proc = p.procedure(data.procedure)
-    d.procedure = data.procedure
-    d.group = data.procedure_group or (proc.group if proc else "other")
+    # Interned: a handful of distinct values shared by millions of dossiers.
+    d.procedure = sys.intern(data.procedure)
+    d.group = sys.intern(data.procedure_group or (proc.group if proc else "other"))
     d.status = OPEN
     d.received_at = d.start = t
     if data.due is not None:
         # The appointment on the receipt rules; a stated limit still says how to measure
         # progress towards it and how to count afresh after a supplement.
-        d.limit = data.time_limit
+        d.limit = sys.intern(data.time_limit) if data.time_limit else None
         d.due = to_instant(data.due)  # as stated, even if already past: that is news
     else:
-        d.limit = data.time_limit or (str(proc.time_limit) if proc else str(p.default_time_limit))
+        d.limit = sys.intern(
+            data.time_limit or (str(proc.time_limit) if proc else str(p.default_time_limit))
+        )
         d.due = compute_due(d.limit, t, p)
     _move(ctx, d, data.unit, t)
     d.deadline_next = deadline.next_at(d, p)

@@ -8,6 +8,8 @@ follows the count (1 = warning, 2 = critical by default).
 
 from __future__ import annotations
 
+import sys
+
 from streams.core import alerts as r
 from streams.core.alerts import Severity
 from streams.core.calendar import to_iso
@@ -47,6 +49,7 @@ def _level(ctx: Ctx, bounces: int) -> tuple[str, Severity] | None:
 
 def moved_to_unit(ctx: Ctx, d: Dossier, unit: str, at: int) -> None:
     """The dossier arrived in `unit` (a transfer, a return, or an assignment there)."""
+    unit = sys.intern(unit)  # shared by every dossier (and trail) that names it
     if d.trail and d.trail[-2] == unit:
         d.unit = unit
         return
@@ -74,6 +77,7 @@ def moved_to_unit(ctx: Ctx, d: Dossier, unit: str, at: int) -> None:
 
 def moved_to_officer(ctx: Ctx, d: Dossier, officer: str, at: int) -> None:
     """The dossier is now held by `officer` (pseudonymous id)."""
+    officer = sys.intern(officer)
     if d.officers and d.officers[-2] == officer:
         d.officer = officer
         return
