@@ -55,12 +55,13 @@ class Engine:
         before_status = d.status if d is not None else None
         last = d.last_at if d is not None else None
         recent = d.recent_ids if d is not None else None
-        d, alerts = apply_event(d, event, self.book)
+        t = to_instant(event.time)
+        d, alerts = apply_event(d, event, self.book, t)
         if recent is not None and d.recent_ids == recent:
             stats.duplicates += 1
             return alerts
         stats.by_type[type_name(event)] += 1
-        if last is not None and to_instant(event.time) < last:
+        if last is not None and t < last:
             stats.out_of_order += 1
         self.dossiers[key] = d
         self._count_finish(before_status, d)

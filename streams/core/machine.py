@@ -66,30 +66,42 @@ def compute_due(limit: str, start: int, p: Policy) -> int:
 # -- timers -------------------------------------------------------------------------
 
 
-def _timers(
-    d: Dossier, p: Policy, now: int
-) -> tuple[int, Callable[[Ctx, Dossier, int], None]] | None:
-    """The earliest timer of the dossier strictly before `now`, with what fires it."""
-    best: tuple[int, Callable[[Ctx, Dossier, int], None]] | None = None
+Fire = Callable[[Ctx, Dossier, int], None]
 
-    def consider(at: int | None, fire: Callable[[Ctx, Dossier, int], None]) -> None:
-        nonlocal best
-        if at is not None and at < now and (best is None or at < best[0]):
-            best = (at, fire)
 
-    consider(d.deadline_next, _fire_deadline)
+def _timers(d: Dossier, p: Policy, now: int) -> tuple[int, Fire] | None:
+    """The earliest timer of the dossier strictly before `now`, with what fires it.
+
+    Called before every event, so the common case (nothing due) returns after a few
+    comparisons, before any calendar arithmetic."""
+    candidates: list[tuple[int, Fire]] = []
+    if d.deadline_next is not None and d.deadline_next < now:
+        candidates.append((d.deadline_next, _fire_deadline))
     lower = stall.earliest(d, p)
     if lower is not None and lower < now:
-        consider(stall.next_at(d, p), _fire_stall)
-    if d.status == OPEN and not d.fired & TRANSFER_BIT:
-        consider(one_stop.transfer_due(d, p), one_stop.fire_transfer)
+        at = stall.next_at(d, p)
+        if at is not None and at < now:
+            candidates.append((at, _fire_stall))
+    if d.status == OPEN and not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
+        at = one_stop.transfer_due(d, p)
+        if at is not None and at < now:
+            candidates.append((at, one_stop.fire_transfer))
     if d.status == SUBMITTED:
-        consider(one_stop.acceptance_due(d, p), one_stop.fire_acceptance)
+        at = one_stop.acceptance_due(d, p)
+        if at is not None and at < now:
+            candidates.append((at, one_stop.fire_acceptance))
     if d.x is not None:
         if d.status == SUPPLEMENT:
-            consider(citizen.expiry_due(d, p), citizen.fire_expiry)
-        consider(consultation.next_at(d), consultation.fire_next)
-    return best
+            at = citizen.expiry_due(d, p)
+            if at is not None and at < now:
+                candidates.append((at, citizen.fire_expiry))
+        at = consultation.next_at(d)
+        if at is not None and at < now:
+            candidates.append((at, consultation.fire_next))
+    if not candidates:
+        return None
+    # Earliest first; equal instants in the order listed above (deterministic).
+    return min(candidates, key=lambda c: c[0])
 
 
 def _fire_deadline(ctx: Ctx, d: Dossier, at: int) -> None:
@@ -154,10 +166,12 @@ def _is_duplicate(d: Dossier, event_id: str) -> bool:
 
 
 def apply_event(
-    d: Dossier | None, event: ev.DossierEvent, book: PolicyBook
+    d: Dossier | None, event: ev.DossierEvent, book: PolicyBook, at: int | None = None
 ) -> tuple[Dossier, list[Alert]]:
-    """Apply one validated event to a dossier's state; return the state and new alerts."""
-    t = to_instant(event.time)
+    """Apply one validated event to a dossier's state; return the state and new alerts.
+
+    `at` is the event's instant when the caller has it already (to_instant(event.time))."""
+    t = to_instant(event.time) if at is None else at
     if d is None:
         d = Dossier(id=event.subject, policy=book.index_for_day(local_day(t)), last_at=t, since=t)
     if _is_duplicate(d, event.id):
