@@ -28,6 +28,8 @@ from datetime import date, datetime
 from functools import lru_cache
 from typing import Final
 
+from streams.core.calendar import WorkingCalendar
+
 __all__ = ["Behaviours", "Procedure", "Province", "Simulation", "dossier_id", "simulate"]
 
 Event = dict[str, object]
@@ -44,38 +46,17 @@ _MAX_QUIET: Final = 16 * HOUR
 """Longest office-hours gap between events of a dossier that is not meant to stall."""
 
 # -- the civil-service calendar ------------------------------------------------------
-# A stand-in for streams.core.calendar, kept private so the simulator stays standalone;
-# the table is ../shared/DOMAIN.md's "Days off for civil servants" (2027 is reported,
-# not confirmed).  Instants below are "local seconds": epoch seconds + 7 h, so that
-# `t // DAY` is the local day and `t % DAY` the local time of day.
+# The detection core's own calendar, so that what the simulator schedules "within office
+# hours on working days" is what the detectors count as such.  Instants below are "local
+# seconds": epoch seconds + 7 h, so that `t // DAY` is the local day (the calendar's day
+# number) and `t % DAY` the local time of day.
 
-_DAYS_OFF: Final = {
-    2024: "01-01 02-08 02-09 02-12 02-13 02-14 04-18 04-29 04-30 05-01 09-02 09-03",
-    2025: "01-01 01-27 01-28 01-29 01-30 01-31 04-07 04-30 05-01 05-02 09-01 09-02",
-    2026: "01-01 01-02 02-16 02-17 02-18 02-19 02-20 04-27 04-30 05-01 08-31 09-01 09-02 11-24",
-    2027: "01-01 02-04 02-05 02-08 02-09 02-10 04-16 04-30 05-03 09-02 09-03 11-24",
-}
-_MAKEUP_SATURDAYS: Final = {2024: "05-04", 2025: "04-26", 2026: "01-10 08-22", 2027: ""}
-
-
-def _dates(table: dict[int, str]) -> frozenset[date]:
-    return frozenset(
-        date.fromisoformat(f"{y}-{md}") for y, mds in table.items() for md in mds.split()
-    )
-
-
-_OFF: Final = _dates(_DAYS_OFF)
-_MAKEUP: Final = _dates(_MAKEUP_SATURDAYS)
-
-
-def _is_working_day(d: date) -> bool:
-    """Monday–Friday minus the announced days off; a make-up Saturday is worked."""
-    return d in _MAKEUP or (d.weekday() < 5 and d not in _OFF)
+_CALENDAR: Final = WorkingCalendar()
 
 
 @lru_cache(maxsize=1 << 16)
 def _working(day: int) -> bool:
-    return _is_working_day(date.fromordinal(_EPOCH_ORDINAL + day))
+    return _CALENDAR.is_working_day(day)
 
 
 def _nth_working_day(day: int, n: int) -> int:
