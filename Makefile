@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test test-fast lint venv kafka-up kafka-down bench clean
+.PHONY: demo test test-fast lint venv kafka-up kafka-down bench bench-pipeline clean
 
 # A virtualenv with the project and its pinned dependencies, rebuilt when pyproject changes.
 $(STAMP): pyproject.toml
@@ -45,6 +45,13 @@ bench: $(STAMP)
 	$(BIN)/python bench/core_throughput.py
 	$(BIN)/python bench/memory_per_dossier.py
 	$(BIN)/python bench/replay_speed.py
+
+## Through the real broker (starts it): throughput vs a bare agent, latency, breach lateness.
+bench-pipeline: $(STAMP)
+	bash deploy/kafka/kafkactl.sh up
+	$(BIN)/python bench/pipeline_throughput.py
+	$(BIN)/python bench/pipeline_latency.py
+	$(BIN)/python bench/breach_lateness.py
 
 clean:
 	bash deploy/kafka/kafkactl.sh down || true
