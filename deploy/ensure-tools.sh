@@ -1,8 +1,10 @@
 #!/usr/bin/env bash
 # Install the Debian packages the tests run for real, where missing: Prometheus and
-# Alertmanager (with promtool and amtool).  Installing a service package on Debian also
-# starts its systemd unit where systemd runs; the tests start their own instances on free
-# loopback ports, so a packaged instance is stopped if one is running.
+# Alertmanager (with promtool and amtool), and Chromium with its chromedriver (the
+# wallboard's browser test drives /usr/bin/chromium through /usr/bin/chromedriver).
+# Installing a service package on Debian also starts its systemd unit where systemd runs;
+# the tests start their own instances on free loopback ports, so a packaged instance is
+# stopped if one is running.
 set -euo pipefail
 
 missing=()
@@ -10,6 +12,8 @@ command -v prometheus >/dev/null || missing+=(prometheus)
 command -v promtool >/dev/null || missing+=(prometheus)
 command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanager)
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
+[ -x /usr/bin/chromium ] || missing+=(chromium)
+[ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "ensure-tools: installing ${missing[*]}"
@@ -26,5 +30,9 @@ fi
 for tool in prometheus promtool prometheus-alertmanager amtool; do
   command -v "$tool" >/dev/null || { echo "ensure-tools: $tool still missing" >&2; exit 1; }
 done
+for tool in /usr/bin/chromium /usr/bin/chromedriver; do
+  [ -x "$tool" ] || { echo "ensure-tools: $tool still missing" >&2; exit 1; }
+done
 echo "ensure-tools: $(prometheus --version 2>&1 | head -1)"
 echo "ensure-tools: $(prometheus-alertmanager --version 2>&1 | head -1)"
+echo "ensure-tools: $(/usr/bin/chromedriver --version 2>&1 | head -1)"

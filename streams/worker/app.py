@@ -223,9 +223,13 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         # events: one of them may complete the dossier (a backlog after a restart, or
         # a replayed history), and firing first would raise a false alarm.
         assigned = [tp for tp in app.consumer.assignment() if tp.topic == s.events_topic]
-        ends = await app.consumer.highwaters(*assigned) if assigned else {}
+        # The high-water marks the fetcher already saw (every fetch response carries
+        # them): asking the broker here would take longer than the timer's interval.
+        ends = {tp: app.consumer.highwater(tp) for tp in assigned}
         caught_up = set()
         for tp, end in ends.items():
+            if end is None:
+                continue  # not fetched yet: unknown, so not caught up
             # Read up to: what this worker handled, else where the group had committed
             # when the partition was assigned (an idle partition after a restart).
             done = max(processed.get(tp.partition, -1), started_at.get(tp.partition, -1))

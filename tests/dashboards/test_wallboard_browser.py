@@ -1,0 +1,243 @@
+"""The wallboard in a real browser: headless Chromium on a worker fed through the broker.
+
+Debian's chromium and chromium-driver (deploy/ensure-tools.sh installs them) are driven
+by Selenium with the system chromedriver, never a downloaded one.  The test also writes
+the two screenshots the documentation shows: docs/wallboard.png and
+docs/dossier-timeline.png, at a fixed window size.
+"""
+
+from __future__ import annotations
+
+import json
+import shutil
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta, timezone
+from pathlib import Path
+from typing import Any
+
+import pytest
+from conftest import Topics
+from helpers.story import Story
+from workers import WorkerProcess, produce
+
+from streams.core.events import DossierEvent, encode_event
+
+pytestmark = pytest.mark.kafka
+
+CHROMIUM = Path("/usr/bin/chromium")
+CHROMEDRIVER = Path("/usr/bin/chromedriver")
+DOCS = Path(__file__).resolve().parents[2] / "docs"
+WINDOW = (1600, 1000)
+LOCAL = timezone(timedelta(hours=7))
+
+webdriver = pytest.importorskip("selenium.webdriver")
+if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
+    pytest.skip(
+        "needs Debian chromium and chromium-driver (bash deploy/ensure-tools.sh)",
+        allow_module_level=True,
+    )
+
+from selenium.webdriver.chrome.service import Service  # noqa: E402
+from selenium.webdriver.common.by import By  # noqa: E402
+from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
+from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
+from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
+
+
+def get(port: int, path: str) -> tuple[int, Any]:
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15) as r:
+            return r.status, json.loads(r.read())
+    except urllib.error.HTTPError as e:
+        return e.code, None
+
+
+def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
+    deadline = time.monotonic() + timeout
+    last: Any = None
+    while time.monotonic() < deadline:
+        last = check()
+        if last:
+            return last
+        time.sleep(0.3)
+    raise AssertionError(f"not true within {timeout}s: {last!r}")
+
+
+def png_size(path: Path) -> tuple[int, int]:
+    head = path.read_bytes()[:24]
+    assert head[:8] == b"\x89PNG\r\n\x1a\n"
+    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
+
+
+def local(dt: datetime) -> str:
+    """An instant as the Story helper writes times: local (+07:00), to the minute."""
+    return dt.astimezone(LOCAL).strftime("%Y-%m-%dT%H:%M")
+
+
+def dossiers() -> list[DossierEvent]:
+    """DEPT_LAND holds the most overdue dossiers (so the board selects it first): the
+    referred-back HS-OVERDUE, one more overdue, one near due and one within time;
+    DEPT_TAX holds one overdue and one near due."""
+    now = datetime.now(UTC)
+    recent, soon = local(now - timedelta(days=20)), local(now + timedelta(days=3))
+    events: list[DossierEvent] = (
+        Story("HS-OVERDUE")
+        .received("2025-09-08T09:00", procedure="LAND-REG", unit="DEPT_LAND", time_limit="3wd")
+        .assign("2025-09-08T10:00", "DEPT_LAND", officer="CB-LAND-07")
+        .transfer("2025-09-09T10:00", "DEPT_BUILD", frm="DEPT_LAND", officer="CB-BUILD-12")
+        .back("2025-09-10T14:00", "DEPT_LAND", frm="DEPT_BUILD")
+        .assign("2025-09-10T15:00", "DEPT_LAND", officer="CB-LAND-09")
+        .events
+        + Story("HS-LAND-2")
+        .received("2025-10-01T09:00", procedure="LAND-CERT", unit="DEPT_LAND", time_limit="10wd")
+        .events
+        + Story("HS-LAND-NEAR")
+        .received(recent, procedure="LAND-CERT", unit="DEPT_LAND", time_limit=None, due=soon)
+        .events
+        + Story("HS-LAND-OK")
+        .received(local(now), procedure="LAND-REG", unit="DEPT_LAND", time_limit="30wd")
+        .events
+        + Story("HS-TAX-1")
+        .received("2025-10-06T09:00", procedure="TAX-EXEMPT", unit="DEPT_TAX", time_limit="5wd")
+        .events
+        + Story("HS-TAX-NEAR")
+        .received(recent, procedure="TAX-EXEMPT", unit="DEPT_TAX", time_limit=None, due=soon)
+        .events
+    )
+    return events
+
+
+@pytest.fixture
+def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[WorkerProcess]:
+    w = WorkerProcess(
+        kafka_bootstrap,
+        topics,
+        tmp_path / "w",
+        app_id=f"wallboard-{topics.prefix}",
+        log=tmp_path / "w.log",
+    )
+    try:
+        yield w
+    finally:
+        w.stop()
+
+
+@pytest.fixture
+def browser(tmp_path: Path) -> Iterator[WebDriver]:
+    options = webdriver.ChromeOptions()
+    options.binary_location = str(CHROMIUM)
+    for arg in (
+        "--headless=new",
+        "--no-sandbox",
+        "--disable-gpu",
+        "--disable-dev-shm-usage",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--no-first-run",
+        "--disable-sync",
+        f"--window-size={WINDOW[0]},{WINDOW[1]}",
+        f"--user-data-dir={tmp_path / 'chromium-profile'}",
+    ):
+        options.add_argument(arg)
+    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log"))
+    driver = webdriver.Chrome(service=service, options=options)
+    # --window-size sizes the window; the screenshots need the viewport itself fixed.
+    driver.execute_cdp_cmd(
+        "Emulation.setDeviceMetricsOverride",
+        {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
+    )
+    try:
+        yield driver
+    finally:
+        driver.quit()
+        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
+
+
+def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
+    kafka_bootstrap: str, topics: Topics, worker: WorkerProcess, browser: WebDriver
+) -> None:
+    worker.wait_assigned()
+    events = dossiers()
+    produce(kafka_bootstrap, topics.events, [(e.subject.encode(), encode_event(e)) for e in events])
+
+    # Opened once the worker holds every dossier: the page keeps the unit it selects first.
+    def board_ready() -> Any:
+        status, board = get(worker.port, "/api/board")
+        if status != 200 or board["partial"]:
+            return None
+        rows = {r["unit"]: r for r in board["units"]}
+        land, tax = rows.get("DEPT_LAND"), rows.get("DEPT_TAX")
+        return (
+            land
+            and tax
+            and (land["open"], land["overdue"], land["near_due"]) == (4, 2, 1)
+            and (tax["overdue"], tax["near_due"]) == (1, 1)
+            and board
+        )
+
+    eventually(board_ready, timeout=90)
+
+    # The deadline alerts fire on the worker's clock ticks, shortly after the events.
+    def overdue_alert() -> Any:
+        status, d = get(worker.port, "/api/dossiers/HS-OVERDUE")
+        return status == 200 and any(
+            a["rule"] == "deadline" and a["level"] == "overdue" for a in d["open_alerts"]
+        )
+
+    eventually(overdue_alert, timeout=60)
+
+    browser.get(f"http://127.0.0.1:{worker.port}/wallboard")
+    wait = WebDriverWait(browser, 30, poll_frequency=0.3)
+    item = wait.until(
+        ec.element_to_be_clickable((By.CSS_SELECTOR, '#overdue li.d.overdue[data-id="HS-OVERDUE"]'))
+    )
+    assert browser.find_element(By.ID, "unit-o").text == "DEPT_LAND"
+    assert [
+        li.get_attribute("data-id")
+        for li in browser.find_elements(By.CSS_SELECTOR, "#overdue li.d")
+    ] == [
+        "HS-OVERDUE",
+        "HS-LAND-2",
+    ]
+    assert [
+        li.get_attribute("data-id") for li in browser.find_elements(By.CSS_SELECTOR, "#atrisk li.d")
+    ] == ["HS-LAND-NEAR"]
+    assert "HS-OVERDUE" in item.text and "LAND-REG" in item.text
+    assert "Quá hạn" in item.text
+    selected = browser.find_element(By.CSS_SELECTOR, "#units tr.unit.sel td").text
+    assert selected == "DEPT_LAND"
+    pingpong = browser.find_elements(By.CSS_SELECTOR, "#pingpong li.d")
+    assert [li.get_attribute("data-id") for li in pingpong] == ["HS-OVERDUE"]
+    assert "DEPT_LAND → DEPT_BUILD → DEPT_LAND" in pingpong[0].text
+    assert browser.find_element(By.ID, "partial").text == ""
+
+    DOCS.mkdir(exist_ok=True)
+    assert browser.save_screenshot(str(DOCS / "wallboard.png"))
+    assert png_size(DOCS / "wallboard.png") == WINDOW
+
+    item.click()
+    box = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#timeline.open")))
+    wait.until(ec.presence_of_element_located((By.CSS_SELECTOR, "#timeline.open #chain .step")))
+    steps = box.find_elements(By.CSS_SELECTOR, "#chain .step")
+    units = [s.find_element(By.CSS_SELECTOR, ".u").text for s in steps]
+    assert units == ["DEPT_LAND", "DEPT_BUILD", "DEPT_LAND"]
+    times = [s.find_element(By.CSS_SELECTOR, ".t").text for s in steps]
+    assert times == ["2025-09-08 09:00", "2025-09-09 10:00", "2025-09-10 14:00"]
+    officers = [[o.text for o in s.find_elements(By.CSS_SELECTOR, ".o")] for s in steps]
+    assert officers == [["👤 CB-LAND-07"], ["👤 CB-BUILD-12"], ["👤 CB-LAND-09"]]
+    assert len(box.find_elements(By.CSS_SELECTOR, "#chain .arrow")) == 2
+    head = box.find_element(By.CSS_SELECTOR, "h2.over")
+    assert head.text.startswith("HS-OVERDUE · LAND-REG") and "Quá hạn / Overdue" in head.text
+    assert "Đá qua lại/Bounces 1" in box.text
+
+    alerts = [li.text for li in box.find_elements(By.CSS_SELECTOR, "ul li")]
+    assert any("deadline" in a for a in alerts) and any("ping_pong_unit" in a for a in alerts)
+
+    assert browser.save_screenshot(str(DOCS / "dossier-timeline.png"))
+    assert png_size(DOCS / "dossier-timeline.png") == WINDOW
+
+    box.find_element(By.TAG_NAME, "button").click()
+    wait.until(ec.invisibility_of_element_located((By.ID, "timeline")))
