@@ -25,12 +25,12 @@ body { margin:0; background:var(--bg); color:var(--fg); font:22px/1.35 system-ui
 header { display:flex; justify-content:space-between; align-items:baseline; padding:14px 24px; }
 h1 { font-size:34px; margin:0; } h2 { font-size:26px; margin:0 0 10px; }
 .en { color:var(--dim); font-size:.8em; }
-main { display:grid; grid-template-columns: 1.1fr 1fr 1fr; gap:18px; padding:0 24px 24px; }
+main { display:grid; grid-template-columns: 1.4fr 1fr 1fr; gap:18px; padding:0 24px 24px; }
 section { background:var(--panel); border-radius:10px; padding:16px; min-height:200px; }
 table { width:100%; border-collapse:collapse; }
 th, td { text-align:left; padding:6px 8px; border-bottom:1px solid #2b3542; }
 th { color:var(--dim); font-weight:500; font-size:.8em; }
-td.n { text-align:right; font-variant-numeric:tabular-nums; font-weight:700; }
+td.n { text-align:right; font-variant-numeric:tabular-nums; font-weight:700; font-size:1.4em; }
 tr.unit { cursor:pointer; } tr.unit.sel { outline:3px solid #4c8dff; }
 .near { color:var(--orange); } .over { color:var(--red); }
 li.d { list-style:none; padding:8px 10px; margin:0 0 8px; border-radius:8px; cursor:pointer;
@@ -94,7 +94,7 @@ function item(d) {
   const li = el("li", "d " + d.standing.code);
   li.dataset.id = d.id;
   li.append(el("div", "", d.id + " · " + d.procedure));
-  let meta = d.standing.vi + " / " + d.standing.en + " · hạn/due " + (d.due || "—").slice(0, 16);
+  let meta = d.standing.vi + " / " + d.standing.en + " · hạn/due " + (d.due || "—").slice(0, 16).replace("T", " ");
   if (d.standing.code === "overdue") meta += " · trễ/late " + since(d.seconds_overdue);
   if (d.chain) meta = d.unit_bounces + " lần/bounces · " + d.chain.map(s => s.unit).join(" → ");
   li.append(el("div", "meta", meta));
@@ -157,7 +157,7 @@ async function openTimeline(id) {
     if (i) flow.append(el("span", "arrow", "→"));
     const step = el("div", "step");
     step.append(el("div", "u", s.unit), el("div", "t", s.since.slice(0, 16).replace("T", " ")));
-    for (const o of s.officers) step.append(el("div", "o", "👤 " + o.officer));
+    for (const o of s.officers) step.append(el("div", "o", "CB/Officer " + o.officer));
     flow.append(step);
   });
   const alerts = el("ul");

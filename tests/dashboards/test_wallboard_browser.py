@@ -227,7 +227,11 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
     times = [s.find_element(By.CSS_SELECTOR, ".t").text for s in steps]
     assert times == ["2025-09-08 09:00", "2025-09-09 10:00", "2025-09-10 14:00"]
     officers = [[o.text for o in s.find_elements(By.CSS_SELECTOR, ".o")] for s in steps]
-    assert officers == [["👤 CB-LAND-07"], ["👤 CB-BUILD-12"], ["👤 CB-LAND-09"]]
+    assert officers == [
+        ["CB/Officer CB-LAND-07"],
+        ["CB/Officer CB-BUILD-12"],
+        ["CB/Officer CB-LAND-09"],
+    ]
     assert len(box.find_elements(By.CSS_SELECTOR, "#chain .arrow")) == 2
     head = box.find_element(By.CSS_SELECTOR, "h2.over")
     assert head.text.startswith("HS-OVERDUE · LAND-REG") and "Quá hạn / Overdue" in head.text
