@@ -2,9 +2,8 @@
 # Install the Debian packages the tests run for real, where missing: Prometheus and
 # Alertmanager (with promtool and amtool), and Chromium with its chromedriver (the
 # wallboard's browser test drives /usr/bin/chromium through /usr/bin/chromedriver).
-# Installing a service package on Debian also starts its systemd unit where systemd runs;
-# the tests start their own instances on free loopback ports, so a packaged instance is
-# stopped if one is running.
+# The tests start their own instances on free loopback ports, so the packaged daemons are
+# kept from starting at install time (policy-rc.d below).
 set -euo pipefail
 
 missing=()
