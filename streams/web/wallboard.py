@@ -94,7 +94,8 @@ function item(d) {
   const li = el("li", "d " + d.standing.code);
   li.dataset.id = d.id;
   li.append(el("div", "", d.id + " · " + d.procedure));
-  let meta = d.standing.vi + " / " + d.standing.en + " · hạn/due " + (d.due || "—").slice(0, 16).replace("T", " ");
+  const due = (d.due || "—").slice(0, 16).replace("T", " ");
+  let meta = d.standing.vi + " / " + d.standing.en + " · hạn/due " + due;
   if (d.standing.code === "overdue") meta += " · trễ/late " + since(d.seconds_overdue);
   if (d.chain) meta = d.unit_bounces + " lần/bounces · " + d.chain.map(s => s.unit).join(" → ");
   li.append(el("div", "meta", meta));
