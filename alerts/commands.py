@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.amconfig import ENDPOINTS, SOURCE
+from streams.cliargs import positive
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -55,7 +56,7 @@ def _register_bridge(sub: Any) -> None:
     )
     p.add_argument(
         "--resend-interval",
-        type=_positive,
+        type=positive,
         default=60.0,
         metavar="SECONDS",
         help="re-send firing alerts this often (default 60); unrefreshed, they expire"
@@ -124,7 +125,7 @@ def _register_zalo(sub: Any) -> None:
     )
     p.add_argument(
         "--backoff",
-        type=_positive,
+        type=positive,
         default=2.0,
         metavar="SECONDS",
         help="first wait after a rate-limit answer, doubling up to 60 s (default 2)",
@@ -202,16 +203,6 @@ def cmd_amconfig(args: argparse.Namespace) -> int:
             raise CommandError(f"amtool check-config failed:\n{err.stdout}{err.stderr}") from None
     print(config)
     return 0
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if value <= 0:
-        raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-    return value
 
 
 def _pair(text: str) -> tuple[str, str]:

@@ -18,6 +18,8 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
+from streams.cliargs import non_negative, positive, positive_count
+
 if TYPE_CHECKING:
     from producers.kafka_producer import EventProducer
     from streams.core.events import DossierEvent
@@ -63,36 +65,6 @@ def _instant(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=ICT)
 
 
-def _positive_int(text: str) -> int:
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"must be at least 1: {text}")
-    return value
-
-
-def _positive(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value > 0 or math.isnan(value):
-        raise argparse.ArgumentTypeError(f"must be positive: {text}")
-    return value
-
-
-def _non_negative(text: str) -> float:
-    try:
-        value = float(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-    if not value >= 0:
-        raise argparse.ArgumentTypeError(f"must be 0 or more: {text}")
-    return value
-
-
 def _add_kafka_options(g: argparse._ActionsContainer, *, default_bootstrap: str | None) -> None:
     g.add_argument(
         "--bootstrap",
@@ -107,7 +79,7 @@ def _add_kafka_options(g: argparse._ActionsContainer, *, default_bootstrap: str 
     )
     g.add_argument(
         "--timeout",
-        type=_positive,
+        type=positive,
         default=10.0,
         metavar="SECONDS",
         help="how long to wait for the broker to answer at start (default: 10)",
@@ -116,7 +88,7 @@ def _add_kafka_options(g: argparse._ActionsContainer, *, default_bootstrap: str 
 
 def _add_rate_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
-        "--rate", type=_positive, metavar="N", help="at most N events per second (default: no cap)"
+        "--rate", type=positive, metavar="N", help="at most N events per second (default: no cap)"
     )
 
 
@@ -189,7 +161,7 @@ def _register_simulate(sub: Any) -> None:
     )
     p.add_argument("--seed", type=int, default=1, help="random seed (default: 1)")
     p.add_argument(
-        "--dossiers", type=_positive_int, metavar="N", help="stop after N dossiers have arrived"
+        "--dossiers", type=positive_count, metavar="N", help="stop after N dossiers have arrived"
     )
     p.add_argument(
         "--start",
@@ -204,14 +176,14 @@ def _register_simulate(sub: Any) -> None:
     )
     p.add_argument(
         "--per-day",
-        type=_positive,
+        type=positive,
         default=200.0,
         metavar="N",
         help="arrivals per working day (default: 200)",
     )
     p.add_argument(
         "--compression",
-        type=_positive,
+        type=positive,
         metavar="X",
         help="event time runs X times faster than the wall clock (e.g. 3600: an hour a"
         " second; default: as fast as possible). Without --dossiers or --until the"
@@ -308,7 +280,7 @@ def _register_publish(sub: Any) -> None:
     p.add_argument("--format", choices=("jsonl", "xes", "csv"), help="default: by file extension")
     p.add_argument(
         "--speed",
-        type=_non_negative,
+        type=non_negative,
         default=0.0,
         metavar="X",
         help="event time runs X times faster than the wall clock (3600: an hour a second;"

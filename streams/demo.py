@@ -12,7 +12,6 @@ and a run gives the alerts a replay of the same events gives.
 from __future__ import annotations
 
 import argparse
-import math
 import sys
 import threading
 import time
@@ -22,6 +21,7 @@ from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING, Any, TextIO
 
 from producers.pacing import paced
+from streams.cliargs import count, port, positive
 from streams.core.alerts import Alert
 from streams.core.calendar import to_instant
 from streams.core.engine import Engine
@@ -207,39 +207,6 @@ def serve_metrics(
     return metrics, server
 
 
-def _positive(kind: Callable[[str], float]) -> Callable[[str], float]:
-    def parse(text: str) -> float:
-        try:
-            value = kind(text)
-        except ValueError:
-            raise argparse.ArgumentTypeError(f"not a number: {text!r}") from None
-        if not value > 0 or math.isnan(value):
-            raise argparse.ArgumentTypeError(f"must be positive: {text!r}")
-        return value
-
-    return parse
-
-
-def _port(text: str) -> int:
-    try:
-        port = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a port number: {text!r}") from None
-    if not 0 <= port <= 65535:
-        raise argparse.ArgumentTypeError(f"port out of range: {port}")
-    return port
-
-
-def _count(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"not a whole number: {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"must not be negative: {n}")
-    return n
-
-
 def _start(text: str) -> datetime:
     """A date (arrivals from 07:30 local) or an ISO date-time (local if no offset)."""
     try:
@@ -263,13 +230,13 @@ def register(sub: Any) -> None:
     p.add_argument("--seed", type=int, default=1, help="simulation seed (default: 1)")
     p.add_argument(
         "--dossiers",
-        type=_count,
+        type=count,
         metavar="N",
         help="stop arrivals after N dossiers (default: unlimited)",
     )
     p.add_argument(
         "--per-day",
-        type=_positive(float),
+        type=positive,
         default=DEFAULT_PER_DAY,
         metavar="N",
         help=f"arrivals per working day (default: {DEFAULT_PER_DAY:.0f})",
@@ -283,7 +250,7 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--compression",
-        type=_positive(float),
+        type=positive,
         default=DEFAULT_COMPRESSION,
         metavar="X",
         help="simulated seconds per wall-clock second"
@@ -291,20 +258,20 @@ def register(sub: Any) -> None:
     )
     p.add_argument(
         "--duration",
-        type=_positive(float),
+        type=positive,
         metavar="SECONDS",
         help="stop after this much wall-clock time (default: until Ctrl-C)",
     )
     p.add_argument(
         "--metrics-port",
-        type=_port,
+        type=port,
         default=DEFAULT_METRICS_PORT,
         metavar="PORT",
         help=f"serve /metrics on 127.0.0.1:PORT (default: {DEFAULT_METRICS_PORT}; 0: no metrics)",
     )
     p.add_argument(
         "--refresh",
-        type=_positive(float),
+        type=positive,
         default=1.0,
         metavar="SECONDS",
         help="redraw interval (default: 1.0)",
