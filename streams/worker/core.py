@@ -47,6 +47,7 @@ class WorkerCore:
         *,
         clock: Callable[[], float] = time.time,
         settle: float = 1.0,
+        backlog_settle: float = 10.0,
         partition_of: Callable[[str], int] = lambda _: 0,
     ) -> None:
         self.book = book
@@ -57,6 +58,10 @@ class WorkerCore:
         # it: its next events, sent along with this one, may still be on the way (a
         # handling system catching up, a replayed history).
         self.settle = settle
+        # Longer when the event is old (older than an hour): the sender is catching up
+        # on a backlog or replaying history, and its next events for the dossier may be
+        # seconds away; a live dossier's deadline is not delayed by this.
+        self.backlog_settle = backlog_settle
         self.partition_of = partition_of
         self.indexes: dict[int, TimerIndex] = {}
         self.wakes: dict[str, int] = {}
@@ -124,7 +129,9 @@ class WorkerCore:
         if woken:  # a tick recomputed everything: whatever entry is left is stale
             self.forget(d.id)
         elif hint is not None:
-            hint = max(hint, int(self.clock() + self.settle))
+            wall = self.clock()
+            old = wall - d.last_at > 3600
+            hint = max(hint, int(wall + (self.backlog_settle if old else self.settle)))
             self.forget(d.id)  # an event may push the wake-up later, past the settling time
         live = self._index(d.id).schedule(d.id, self.wakes.get(d.id), hint)
         if live is not None:

@@ -110,10 +110,18 @@ def test_the_index_is_rebuilt_from_stored_states() -> None:
 
 
 def test_a_dossier_is_not_ticked_while_its_next_events_may_be_on_the_way() -> None:
-    """Right after an event, a dossier waits `settle` seconds of wall time before a tick."""
-    wall = [at("2026-01-05T10:00")]
-    core = WorkerCore(BOOK, clock=lambda: wall[0], settle=2.0)
-    raw = encode_event(Story("HS-1").received("2025-09-08T09:00", unit="A").events[0])
-    core.on_event(raw, lambda _: None, "HS-1")
+    """After an event a dossier waits `settle` seconds of wall time before a tick, and
+    `backlog_settle` when the event is old (a sender catching up on history)."""
+    wall = [at("2025-09-08T09:00") + 5]
+    core = WorkerCore(BOOK, clock=lambda: wall[0], settle=2.0, backlog_settle=20.0)
+    live = encode_event(
+        Story("LIVE").received("2025-09-08T09:00", unit="A", due="2025-09-08T09:00:01").events[0]
+    )
+    core.on_event(live, lambda _: None, "LIVE")
     assert core.due(int(wall[0]) + 1) == []
-    assert core.due(int(wall[0]) + 3) == ["HS-1"]
+    assert core.due(int(wall[0]) + 3) == ["LIVE"]
+    wall[0] = at("2026-01-05T10:00")
+    old = encode_event(Story("OLD").received("2025-09-08T09:00", unit="A").events[0])
+    core.on_event(old, lambda _: None, "OLD")
+    assert core.due(int(wall[0]) + 3) == []
+    assert core.due(int(wall[0]) + 21) == ["OLD"]
