@@ -30,6 +30,7 @@ test: $(STAMP)
 
 ## Quick loop while editing: no broker, no full-size public logs.
 test-fast: $(STAMP)
+	bash deploy/ensure-tools.sh
 	$(BIN)/pytest -m "not kafka and not real_logs" -q
 
 lint: $(STAMP)
