@@ -36,7 +36,7 @@ import math
 import pstats
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from functools import partial
@@ -148,18 +148,21 @@ class EngineRun:
     """Events applied: fewer than asked when the time budget ran out."""
 
 
-def part_stdlib_path(raws: list[bytes], n: int, budget: float) -> Callable[[], EngineRun]:
+def _engine_part(
+    items: Sequence[Any], decode: Callable[[Any], DossierEvent], n: int, budget: float
+) -> Callable[[], EngineRun]:
+    """A fresh engine fed `decode(item)` for the first `n` items, clock at each event's
+    time (as replay's watermark), until done or the time budget runs out."""
     engine = Engine(PolicyBook.builtin())
 
     def run() -> EngineRun:
-        loads, typed = json.loads, event_from_dict
         apply, advance = engine.apply, engine.advance
         sink: list[Alert] = []
         stop = time.perf_counter() + budget
         done = 0
         while done < n:
-            for raw in raws[done : min(done + CHUNK, n)]:
-                event = typed(loads(raw))
+            for item in items[done : min(done + CHUNK, n)]:
+                event = decode(item)
                 fired = advance(to_instant(event.time))
                 if fired:
                     sink.extend(fired)
@@ -172,56 +175,29 @@ def part_stdlib_path(raws: list[bytes], n: int, budget: float) -> Callable[[], E
         return EngineRun(engine, sink, done)
 
     return run
+
+
+def _stdlib_decode(raw: bytes) -> DossierEvent:
+    return event_from_dict(json.loads(raw))
+
+
+def _already_decoded(event: DossierEvent) -> DossierEvent:
+    return event
+
+
+def part_stdlib_path(raws: list[bytes], n: int, budget: float) -> Callable[[], EngineRun]:
+    """(c): stdlib json + validation through the same typed path, then the engine."""
+    return _engine_part(raws, _stdlib_decode, n, budget)
 
 
 def part_our_path(raws: list[bytes], n: int, budget: float) -> Callable[[], EngineRun]:
-    engine = Engine(PolicyBook.builtin())
-
-    def run() -> EngineRun:
-        decode = decode_event
-        apply, advance = engine.apply, engine.advance
-        sink: list[Alert] = []
-        stop = time.perf_counter() + budget
-        done = 0
-        while done < n:
-            for raw in raws[done : min(done + CHUNK, n)]:
-                event = decode(raw)
-                fired = advance(to_instant(event.time))
-                if fired:
-                    sink.extend(fired)
-                fired = apply(event)
-                if fired:
-                    sink.extend(fired)
-            done = min(done + CHUNK, n)
-            if time.perf_counter() > stop:
-                break
-        return EngineRun(engine, sink, done)
-
-    return run
+    """(d): msgspec decoding straight from bytes, then the engine."""
+    return _engine_part(raws, decode_event, n, budget)
 
 
 def part_engine_only(events: list[DossierEvent], n: int, budget: float) -> Callable[[], EngineRun]:
-    engine = Engine(PolicyBook.builtin())
-
-    def run() -> EngineRun:
-        apply, advance = engine.apply, engine.advance
-        sink: list[Alert] = []
-        stop = time.perf_counter() + budget
-        done = 0
-        while done < n:
-            for event in events[done : min(done + CHUNK, n)]:
-                fired = advance(to_instant(event.time))
-                if fired:
-                    sink.extend(fired)
-                fired = apply(event)
-                if fired:
-                    sink.extend(fired)
-            done = min(done + CHUNK, n)
-            if time.perf_counter() > stop:
-                break
-        return EngineRun(engine, sink, done)
-
-    return run
+    """(e): the engine alone on events decoded beforehand."""
+    return _engine_part(events, _already_decoded, n, budget)
 
 
 def summarise(result: EngineRun) -> dict[str, int]:
