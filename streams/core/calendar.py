@@ -15,10 +15,9 @@ in days measures; "working hours" follow the unit's office hours, which is what 
 
 from __future__ import annotations
 
-from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import date, datetime, timedelta
 
 from streams.core import holidays
 
@@ -57,12 +56,20 @@ def to_instant(dt: datetime) -> int:
     return int(dt.timestamp())
 
 
+_ISO_DAYS: dict[int, str] = {}
+
+
 def to_iso(instant: int) -> str:
     """Local ISO-8601 with the +07:00 offset, as staff read it."""
-    return (
-        datetime.fromtimestamp(instant + LOCAL_OFFSET, UTC).replace(tzinfo=None).isoformat()
-        + "+07:00"
-    )
+    day, seconds = divmod(instant + LOCAL_OFFSET, DAY)
+    prefix = _ISO_DAYS.get(day)
+    if prefix is None:
+        if len(_ISO_DAYS) > 4096:  # a replay walks forward through the days
+            _ISO_DAYS.clear()
+        prefix = _ISO_DAYS[day] = day_to_date(day).isoformat() + "T"
+    hours, seconds = divmod(seconds, 3600)
+    minutes, seconds = divmod(seconds, 60)
+    return f"{prefix}{hours:02d}:{minutes:02d}:{seconds:02d}+07:00"
 
 
 def parse_clock(text: str) -> int:
@@ -91,15 +98,18 @@ class CalendarSpec:
 class WorkingCalendar:
     """Working days and hours for one unit; precomputed per year on first use.
 
-    Every operation is O(log n) in the number of working days (bisect over a sorted
-    array), so a deadline across the years of a replay costs the same as one tomorrow.
+    Day operations are O(1): over the covered years, `_cum[i]` counts the working days
+    before day `base + i` and `_working` lists them in order, so "the nth working day
+    after" and "working days between" are an index and a subtraction, and a deadline
+    across the years of a replay costs the same as one tomorrow.
     """
 
     def __init__(self, spec: CalendarSpec | None = None) -> None:
         self.spec = spec or CalendarSpec()
         self._years: set[int] = set()
-        self._working: list[int] = []  # sorted local day numbers that are working days
-        self._working_set: set[int] = set()
+        self._working: list[int] = []  # local day numbers of the working days, in order
+        self._cum: list[int] = [0]  # working days in [base, base + i)
+        self._base = 0  # the first covered local day
         self._lo = self._hi = 0  # local days [lo, hi) are covered, with a year's margin
 
     # -- days ---------------------------------------------------------------------
@@ -111,51 +121,47 @@ class WorkingCalendar:
         years = {year - 1, year, year + 1}
         if self._years:  # keep the covered years contiguous, so one range test suffices
             years |= set(range(min(*self._years, year - 1), max(*self._years, year + 1) + 1))
-        for y in sorted(years - self._years):
-            self._add_year(y)
+        self._years |= years
         first, last = min(self._years), max(self._years)
+        self._base = date_to_day(date(first, 1, 1))
+        flags = [self._is_working(d) for d in _dates(date(first, 1, 1), date(last + 1, 1, 1))]
+        cum = [0]
+        for working in flags:
+            cum.append(cum[-1] + working)
+        self._cum = cum
+        self._working = [self._base + i for i, working in enumerate(flags) if working]
         self._lo = date_to_day(date(first + 1, 1, 1))
         self._hi = date_to_day(date(last, 1, 1))
 
-    def _add_year(self, year: int) -> None:
-        self._years.add(year)
+    def _is_working(self, d: date) -> bool:
         spec = self.spec
-        if spec.national_holidays:
-            national = holidays.days_off(year)
-            off, makeup = national.days_off, national.makeup_saturdays
-        else:
-            off, makeup = frozenset(), frozenset()
-        d = date(year, 1, 1)
-        new: list[int] = []
-        while d.year == year:
-            working = (d.weekday() < 5 and d not in off) or d in makeup
-            if d in spec.extra_days_off:
-                working = False
-            if d in spec.extra_working_days:
-                working = True
-            if working:
-                new.append(date_to_day(d))
-            d += timedelta(days=1)
-        self._working_set.update(new)
-        self._working = sorted(self._working_set)
+        if d in spec.extra_working_days:
+            return True
+        if d in spec.extra_days_off:
+            return False
+        if not spec.national_holidays:
+            return d.weekday() < 5
+        national = holidays.days_off(d.year)
+        return (d.weekday() < 5 and d not in national.days_off) or d in national.makeup_saturdays
 
     def is_working_day(self, d: date | int) -> bool:
         day = d if isinstance(d, int) else date_to_day(d)
-        self._ensure(day)
-        return day in self._working_set
+        if not self._lo <= day < self._hi:
+            self._ensure(day)
+        i = day - self._base
+        return self._cum[i + 1] != self._cum[i]
 
     def nth_working_day_after(self, day: int, n: int) -> int:
         """The local day that is the nth working day strictly after `day` (n ≥ 1)."""
         if n < 1:
             raise ValueError("n must be at least 1")
-        self._ensure(day)
-        idx = bisect_right(self._working, day) + n - 1
-        while idx >= len(self._working):
+        if not self._lo <= day < self._hi:
+            self._ensure(day)
+        idx = self._cum[day - self._base + 1] + n - 1
+        while idx >= len(self._working) - 260:  # keep a year's margin after the answer
             self._ensure(self._working[-1] + 366)
-            idx = bisect_right(self._working, day) + n - 1
-        found = self._working[idx]
-        self._ensure(found)
-        return found
+            idx = self._cum[day - self._base + 1] + n - 1
+        return self._working[idx]
 
     def working_days_between(self, first: int, last: int) -> int:
         """How many working days lie in the local days [first, last)."""
@@ -163,15 +169,15 @@ class WorkingCalendar:
             return 0
         self._ensure(first)
         self._ensure(last)
-        return bisect_left(self._working, last) - bisect_left(self._working, first)
+        return self._cum[last - self._base] - self._cum[first - self._base]
 
     def previous_working_day(self, day: int) -> int:
         """The last working day strictly before `day`."""
         self._ensure(day)
-        idx = bisect_left(self._working, day) - 1
-        while idx < 0:
+        idx = self._cum[day - self._base] - 1
+        while idx < 260:  # keep a year's margin before the answer
             self._ensure(self._working[0] - 366)
-            idx = bisect_left(self._working, day) - 1
+            idx = self._cum[day - self._base] - 1
         return self._working[idx]
 
     # -- limits in days -------------------------------------------------------------
@@ -295,6 +301,13 @@ class WorkingCalendar:
         day = local_day(instant)
         hours = self._hours(day)
         return day_start(day) + (hours[-1][1] if hours else DAY)
+
+
+def _dates(first: date, end: date) -> Iterable[date]:
+    d = first
+    while d < end:
+        yield d
+        d += timedelta(days=1)
 
 
 def hours_from_pairs(pairs: Iterable[Sequence[str]]) -> tuple[Span, ...]:

@@ -36,6 +36,7 @@ from streams.core.dossier import (
     FINISHED,
     NEW,
     OPEN,
+    STALL_BIT,
     SUBMITTED,
     SUPPLEMENT,
     TRANSFER_BIT,
@@ -127,29 +128,51 @@ def fire_due(d: Dossier, now: int, book: PolicyBook) -> list[Alert]:
     return ctx.alerts
 
 
-def wake_hint(d: Dossier, p: Policy, retention: int, now: int) -> int | None:
-    """No earlier than needed and no later than the dossier's next timer after `now`.
+def wake_hint(
+    d: Dossier, p: Policy, retention: int, now: int, horizon: int | None = None
+) -> int | None:
+    """When the dossier must next be looked at: no later than its earliest timer.
 
-    The stall instant is estimated cheaply (working time never outruns the wall clock)
-    while that estimate is still ahead; once it has passed, the exact instant is used,
-    or the dossier would wake again and again for nothing.  A finished dossier wakes
-    once more, `retention` seconds after its last event, to be evicted."""
-    if d.status in FINISHED:
+    Exact where it matters, so a dossier does not wake up for nothing: a timer whose
+    cheap lower bound is before `horizon` (or any, without one) counts at its exact
+    instant; one whose lower bound is at or after `horizon` counts at that bound, which
+    is early but safe and spares the calendar arithmetic (the caller keeps an earlier
+    wake-up anyway).  A finished dossier wakes once more, `retention` seconds after its
+    last event, to be evicted."""
+    status = d.status
+    if status in FINISHED:
         return d.last_at + retention
-    stall_at = stall.earliest(d, p)
-    if stall_at is not None and stall_at <= now:
-        stall_at = stall.next_at(d, p)
-    hints = [d.deadline_next, stall_at]
-    if d.status == OPEN and not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
-        hints.append(one_stop.transfer_due(d, p))
-    if d.status == SUBMITTED:
-        hints.append(one_stop.acceptance_due(d, p))
+    best = d.deadline_next
+    at: int | None
+    if status == OPEN:
+        if not d.fired & STALL_BIT:
+            # Working time never outruns the wall clock: since + N days is a lower bound.
+            at = d.since + p.stall_seconds
+            if horizon is None or at < horizon:
+                at = stall.next_at(d, p)
+            if at is not None and (best is None or at < best):
+                best = at
+        if not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
+            at = d.received_at  # never before receipt
+            if at is None or horizon is None or at < horizon:
+                at = one_stop.transfer_due(d, p)
+            if at is not None and (best is None or at < best):
+                best = at
+    elif status == SUBMITTED and d.start is not None:
+        at = d.start + int(p.online_acceptance_working_hours * 3600)
+        if horizon is None or at < horizon:
+            at = one_stop.acceptance_due(d, p)
+        if at is not None and (best is None or at < best):
+            best = at
     if d.x is not None:
-        if d.status == SUPPLEMENT:
-            hints.append(citizen.expiry_due(d, p))
-        hints.append(consultation.next_at(d))
-    found = [h for h in hints if h is not None]
-    return min(found) if found else None
+        if status == SUPPLEMENT:
+            at = citizen.expiry_due(d, p)
+            if at is not None and (best is None or at < best):
+                best = at
+        at = consultation.next_at(d)
+        if at is not None and (best is None or at < best):
+            best = at
+    return best
 
 
 # -- events ---------------------------------------------------------------------------
@@ -158,10 +181,12 @@ def wake_hint(d: Dossier, p: Policy, retention: int, now: int) -> int | None:
 def _is_duplicate(d: Dossier, event_id: str) -> bool:
     key = zlib.crc32(event_id.encode()).to_bytes(_ID_BYTES, "little")
     recent = d.recent_ids
-    for i in range(0, len(recent), _ID_BYTES):
-        if recent[i : i + _ID_BYTES] == key:
+    found = recent.find(key)
+    while found >= 0:  # a match must sit on a whole id, not straddle two
+        if found % _ID_BYTES == 0:
             return True
-    d.recent_ids = (recent + key)[-RECENT_IDS * _ID_BYTES :]
+        found = recent.find(key, found + 1)
+    d.recent_ids = recent[_ID_BYTES - RECENT_IDS * _ID_BYTES :] + key
     return False
 
 
@@ -176,14 +201,17 @@ def apply_event(
         d = Dossier(id=event.subject, policy=book.index_for_day(local_day(t)), last_at=t, since=t)
     if _is_duplicate(d, event.id):
         return d, []
-    if isinstance(event, ev.Received) and d.status in (NEW, SUBMITTED):
+    if type(event) is ev.Received and d.status in (NEW, SUBMITTED):
         d.policy = book.index_for_day(local_day(t))  # judged by the rules of its receipt day
     ctx = Ctx(book[d.policy])
-    _catch_up(ctx, d, t)
+    if d.wake is None or d.wake < t:
+        # A dossier never wakes later than its earliest timer (`wake_hint`), so when its
+        # wake-up is still ahead nothing of it can be due before this event.
+        _catch_up(ctx, d, t)
     if t < d.last_at:
         t = d.last_at
     d.last_at = t
-    if d.status in FINISHED and not isinstance(event, ev.Delivered):
+    if d.status in FINISHED and type(event) is not ev.Delivered:
         return d, ctx.alerts
     handler = _HANDLERS[type(event)]
     handler(ctx, d, event, t)

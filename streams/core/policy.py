@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar
 
 from streams.core.calendar import (
+    DAY,
     DEFAULT_HOURS,
     CalendarSpec,
     Span,
@@ -96,8 +97,11 @@ class Policy:
     office_hours: tuple[Span, ...] = DEFAULT_HOURS
     unit_calendars: Mapping[str, CalendarSpec] = field(default_factory=dict)
     national_holidays: bool = True
+    stall_seconds: int = field(init=False, default=0)
+    """`stall_working_days` as working-day seconds, read on every event."""
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "stall_seconds", int(self.stall_working_days * DAY))
         base = CalendarSpec(
             weekly_hours={wd: self.office_hours for wd in range(5)},
             national_holidays=self.national_holidays,

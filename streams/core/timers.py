@@ -34,6 +34,15 @@ class TimerIndex:
         heapq.heappush(self._heap, (wanted, key))
         return wanted
 
+    def postpone(self, key: str, current: int, wanted: int) -> int:
+        """Move `key`'s wake-up later: a new entry, the old one left behind as stale.
+
+        Worth it only when the move is large (a wake-up costs more than a stale entry);
+        the caller decides."""
+        del current  # superseded: it will surface as stale
+        heapq.heappush(self._heap, (wanted, key))
+        return wanted
+
     def forget(self, current: int | None) -> None:
         """The dossier is gone; its entry (if any) will be dropped as stale."""
         if current is not None:

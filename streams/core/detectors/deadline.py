@@ -34,39 +34,71 @@ def is_near_due(d: Dossier, now: int) -> bool:
 
 
 def _levels(start: int, due: int, kind: str, p: Policy) -> tuple[tuple[int, str], ...]:
-    out: list[tuple[int, str]] = []
-    cal = p.calendar
-    for f in p.warning_fractions:
+    return tuple(
+        (_level_at(start, due, kind, p, bit), _level_name(p, bit)) for bit in range(_count(p))
+    )
+
+
+def _count(p: Policy) -> int:
+    return len(p.warning_fractions) + 1 + len(p.escalation_working_days)
+
+
+def _level_name(p: Policy, bit: int) -> str:
+    warnings = len(p.warning_fractions)
+    if bit < warnings:
+        return f"near_due_{round(p.warning_fractions[bit] * 100)}"
+    if bit == warnings:
+        return "overdue"
+    return f"escalation_{bit - warnings}"
+
+
+def _level_at(start: int, due: int, kind: str, p: Policy, bit: int) -> int:
+    """The instant of one level alone: most dossiers finish before their later levels,
+    so those are never computed."""
+    warnings = p.warning_fractions
+    if bit < len(warnings):
+        f = warnings[bit]
+        cal = p.calendar
         if kind == "wd":
             at = cal.add_working_seconds(start, int(f * cal.working_seconds_between(start, due)))
         elif kind == "wh":
             at = cal.add_working_hours(start, int(f * cal.working_hours_between(start, due)))
         else:
             at = start + int(f * (due - start))
-        out.append((min(at, due), f"near_due_{round(f * 100)}"))
-    out.append((due, "overdue"))
-    for n, days in enumerate(p.escalation_working_days, start=1):
-        out.append((cal.add_working_days(due - 1, days), f"escalation_{n}"))
-    return tuple(out)
+        return min(at, due)
+    if bit == len(warnings):
+        return due
+    return p.calendar.add_working_days(due - 1, p.escalation_working_days[bit - len(warnings) - 1])
+
+
+def _kind(d: Dossier) -> str:
+    return parse_limit(d.limit).kind if d.limit else "wd"
 
 
 def next_at(d: Dossier, p: Policy) -> int | None:
-    if d.status != OPEN or d.due is None:
+    if d.status != OPEN or d.due is None or d.start is None:
         return None
-    for bit, (at, _) in enumerate(levels(d, p)):
-        if not d.fired & (1 << bit):
-            return at
+    fired = d.fired
+    for bit in range(_count(p)):
+        if not fired & (1 << bit):
+            return _level_at(d.start, d.due, _kind(d), p, bit)
     return None
 
 
 def fire(ctx: Ctx, d: Dossier, now: int) -> None:
     """Fire every level that fell due strictly before `now`."""
-    if d.status != OPEN or d.due is None:
+    if d.status != OPEN or d.due is None or d.start is None:
         return
-    for bit, (at, level) in enumerate(levels(d, ctx.policy)):
-        if d.fired & (1 << bit) or at >= now:
+    p = ctx.policy
+    kind = _kind(d)
+    for bit in range(_count(p)):
+        if d.fired & (1 << bit):
             continue
+        at = _level_at(d.start, d.due, kind, p, bit)
+        if at >= now:
+            return  # the levels are in time order: none later can be due either
         d.fired |= 1 << bit
+        level = _level_name(p, bit)
         severity: Severity
         if level.startswith("near_due"):
             severity = "warning"

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from streams.core import alerts as r
-from streams.core.calendar import DAY, to_iso
+from streams.core.calendar import to_iso
 from streams.core.context import Ctx, rule_of
 from streams.core.dossier import OPEN, STALL_BIT, Dossier
 from streams.core.policy import Policy
@@ -12,14 +12,14 @@ from streams.core.policy import Policy
 def next_at(d: Dossier, p: Policy) -> int | None:
     if d.status != OPEN or d.fired & STALL_BIT:
         return None
-    return p.calendar.add_working_seconds(d.since, int(p.stall_working_days * DAY))
+    return p.calendar.add_working_seconds(d.since, p.stall_seconds)
 
 
 def earliest(d: Dossier, p: Policy) -> int | None:
     """A cheap lower bound of `next_at` (working time never outruns the wall clock)."""
     if d.status != OPEN or d.fired & STALL_BIT:
         return None
-    return d.since + int(p.stall_working_days * DAY)
+    return d.since + p.stall_seconds
 
 
 def fire(ctx: Ctx, d: Dossier, now: int) -> None:
