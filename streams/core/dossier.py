@@ -100,5 +100,5 @@ def encode_state(d: Dossier) -> bytes:
     return _state_encoder.encode(d)
 
 
-def decode_state(raw: bytes) -> Dossier:
+def decode_state(raw: bytes | memoryview) -> Dossier:
     return _state_decoder.decode(raw)

@@ -17,6 +17,7 @@ from streams.core.dossier import COMPLETED, DELIVERED, FINISHED, Dossier
 from streams.core.events import DossierEvent, type_name
 from streams.core.machine import apply_event, fire_due, wake_hint
 from streams.core.policy import PolicyBook
+from streams.core.store import DossierStore
 from streams.core.timers import TimerIndex
 
 
@@ -43,11 +44,12 @@ POSTPONE_AFTER = 3600
 
 
 class Engine:
-    """Owns the dossiers in memory; every alert goes through `apply` or `advance`."""
+    """Owns the dossiers in memory (packed: `DossierStore`); every alert goes through
+    `apply` or `advance`."""
 
     def __init__(self, book: PolicyBook | None = None, *, retention_days: int = 30) -> None:
         self.book = book or PolicyBook.builtin()
-        self.dossiers: dict[str, Dossier] = {}
+        self.dossiers = DossierStore()
         self.index = TimerIndex()
         self.retention = retention_days * DAY
         self.stats = EngineStats()
@@ -76,10 +78,11 @@ class Engine:
         self._types[type(event)] += 1
         if last is not None and t < last:
             stats.out_of_order += 1
-        self.dossiers[key] = d
         if d.status != before_status:
             self._count_finish(before_status, d)
         self._reschedule(d, d.last_at)
+        self.dossiers.put(d)
+        self._compact_if_needed()  # postponed wake-ups leave stale entries behind
         return alerts
 
     def advance(self, now: int) -> list[Alert]:
@@ -92,9 +95,8 @@ class Engine:
             return []
         out: list[Alert] = []
         dossiers = self.dossiers
-        # Collected first (the index must not change under its iterator); a dossier may
-        # surface twice if it had two entries at one instant.
-        due = dict.fromkeys(self.index.pop_due(now, lambda k: _wake(dossiers.get(k))))
+        # Collected first (the index must not change under its iterator).
+        due = list(self.index.pop_due(now, dossiers.wake_of))
         for key in due:
             d = dossiers.get(key)
             if d is None:
@@ -102,20 +104,27 @@ class Engine:
             d.wake = None
             self.stats.wakes += 1
             if d.status in FINISHED and d.last_at + self.retention < now:
-                del dossiers[key]
+                dossiers.discard(key)
                 self.stats.evicted += 1
                 continue
             before = d.status
             out.extend(fire_due(d, now, self.book))
             self._count_finish(before, d)
             self._reschedule(d, now)
-        if self.index.needs_compaction():
-            self.index.rebuild((d.wake, k) for k, d in dossiers.items() if d.wake is not None)
+            dossiers.put(d)
+        self._compact_if_needed()
         return out
+
+    def _compact_if_needed(self) -> None:
+        if self.index.needs_compaction():
+            dossiers = self.dossiers
+            self.index.rebuild(
+                (wake, key) for key in dossiers if (wake := dossiers.wake_of(key)) is not None
+            )
 
     def forget(self, key: str) -> None:
         """Drop a dossier now (e.g. a replayed case that can have no further events)."""
-        d = self.dossiers.pop(key, None)
+        d = self.dossiers.discard(key)
         if d is not None:
             self.index.forget(d.wake)
             self.stats.evicted += 1
@@ -148,7 +157,3 @@ class Engine:
 
     def open_dossiers(self) -> Iterable[Dossier]:
         return (d for d in self.dossiers.values() if d.status not in FINISHED)
-
-
-def _wake(d: Dossier | None) -> int | None:
-    return d.wake if d is not None else None

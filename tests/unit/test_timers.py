@@ -14,7 +14,9 @@ def test_due_entries_come_out_earliest_first_and_only_before_now() -> None:
         live[key] = None
         got.append(key)
     assert got == ["a", "b"]
-    assert index.next_instant() == 30
+    first = index.next_instant()
+    assert first is not None and first <= 30  # nothing is due before it
+    assert list(index.pop_due(31, live.get)) == ["c"]
 
 
 def test_moving_a_wake_up_later_keeps_the_earlier_entry() -> None:
@@ -35,3 +37,44 @@ def test_stale_entries_are_dropped_and_growth_is_bounded() -> None:
     index.rebuild([(v, k) for k, v in live.items() if v is not None])
     assert len(index) == 1 and index.live == 1
     assert list(index.pop_due(10**9, live.get)) == ["k"]
+
+
+def test_a_bucket_partly_due_keeps_its_later_entries() -> None:
+    """Within one bucket, only the instants before `now` come out; the rest wait."""
+    index = TimerIndex()
+    live: dict[str, int | None] = {"early": index.schedule("early", None, 125)}
+    live["late"] = index.schedule("late", None, 170)
+    assert list(index.pop_due(150, live.get)) == ["early"]
+    live["early"] = None
+    assert list(index.pop_due(171, live.get)) == ["late"]
+    assert len(index) == 0
+
+
+def test_equal_instants_come_out_by_id_whatever_the_filing_order() -> None:
+    """Due dossiers are ordered by (instant, id), so replays never depend on filing order."""
+    index = TimerIndex()
+    live: dict[str, int | None] = {}
+    for key in ["m", "z", "a"]:
+        live[key] = index.schedule(key, None, 500)
+    assert list(index.pop_due(501, live.get)) == ["a", "m", "z"]
+
+
+def test_a_postponed_wake_up_leaves_a_stale_entry_that_never_fires() -> None:
+    """After `postpone`, the dossier wakes only at its new instant, once."""
+    index = TimerIndex()
+    live: dict[str, int | None] = {"k": index.schedule("k", None, 100)}
+    live["k"] = index.postpone("k", 100, 100_000)
+    assert list(index.pop_due(50_000, live.get)) == []
+    assert len(index) == 1 and index.live == 1
+    assert list(index.pop_due(100_001, live.get)) == ["k"]
+    assert index.live == 0
+
+
+def test_twin_entries_of_one_dossier_yield_it_once() -> None:
+    """A dossier filed twice in one bucket (moved earlier within it) comes out once."""
+    index = TimerIndex()
+    live: dict[str, int | None] = {"k": index.schedule("k", None, 130)}
+    live["k"] = index.schedule("k", live["k"], 125)
+    assert len(index) == 2
+    assert list(index.pop_due(200, live.get)) == ["k"]
+    assert len(index) == 0 and index.live == 0
