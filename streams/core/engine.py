@@ -82,7 +82,7 @@ class Engine:
             self._count_finish(before_status, d)
         self._reschedule(d, d.last_at)
         self.dossiers.put(d)
-        self._compact_if_needed()  # postponed wake-ups leave stale entries behind
+        self._compact_if_needed()  # moved wake-ups leave stale entries behind
         return alerts
 
     def advance(self, now: int) -> list[Alert]:
@@ -116,6 +116,7 @@ class Engine:
         return out
 
     def _compact_if_needed(self) -> None:
+        """Rebuild the index from the store (so only after the dossier is put back)."""
         if self.index.needs_compaction():
             dossiers = self.dossiers
             self.index.rebuild(

@@ -91,7 +91,7 @@ class Replay:
             self._seen(t)
             if engine.now is None or t > engine.now:
                 self._take(engine.advance(t))
-            self._take(engine.apply(e))
+            self._take(engine.apply(e, t))
 
     def traces(self, traces: Iterator[LogTrace], mapping: Mapping, path: str) -> None:
         """Whole cases one after another; a case finished by its last event is dropped."""
@@ -99,8 +99,9 @@ class Replay:
         for trace in traces:
             self.log_events += len(trace.events)
             for e in trace_events(trace, mapping, path):
-                self._seen(to_instant(e.time))
-                self._take(engine.apply(e))
+                t = to_instant(e.time)
+                self._seen(t)
+                self._take(engine.apply(e, t))
             d = engine.dossiers.get(trace.case_id)
             if d is not None and d.status in FINISHED:
                 engine.forget(trace.case_id)
