@@ -15,6 +15,8 @@ memory before anything is timed.  Timed parts, each on the same bytes:
   (c) `json.loads` + `event_from_dict` + `Engine.apply` + `Engine.advance`
   (d) `decode_event` + `Engine.apply` + `Engine.advance`  — our path
   (e) `Engine.apply` + `Engine.advance` on pre-decoded events (with --engine-only)
+  (f) the floor: `decode_event`, the event's instant and its dossier's packed state read
+      and written back, no rules — what every event costs before any detector runs
 
 Every engine part advances the clock to each event's time before applying it, as the
 replay command does with its watermark, and starts from a fresh engine and policy book
@@ -48,10 +50,11 @@ from benchlib import best_of, emit, environment, rate, ratio, table
 from producers.simulator import simulate
 from streams.core.alerts import Alert
 from streams.core.calendar import to_instant
-from streams.core.dossier import FINISHED
+from streams.core.dossier import FINISHED, Dossier
 from streams.core.engine import Engine
 from streams.core.events import DossierEvent, decode_event, event_from_dict
 from streams.core.policy import PolicyBook
+from streams.core.store import DossierStore
 
 TARGET_EPS = 200_000
 """The issue's target for path (d) on one core."""
@@ -136,6 +139,26 @@ def part_json_validate(raws: list[bytes]) -> Callable[[], int]:
     return run
 
 
+def part_floor(raws: list[bytes]) -> Callable[[], int]:
+    """(f): what every event costs before any rule: decode, its instant, and reading and
+    writing its dossier's packed state (a bare state: no trail, no rules applied)."""
+
+    def run() -> int:
+        store = DossierStore()
+        get, put, decode = store.get, store.put, decode_event
+        for raw in raws:
+            event = decode(raw)
+            t = to_instant(event.time)
+            d = get(event.subject)
+            if d is None:
+                d = Dossier(id=event.subject, last_at=t, since=t)
+            d.last_at = t
+            put(d)
+        return len(raws)
+
+    return run
+
+
 CHUNK = 64
 """Events between two looks at the clock in a budgeted engine part."""
 
@@ -163,10 +186,11 @@ def _engine_part(
         while done < n:
             for item in items[done : min(done + CHUNK, n)]:
                 event = decode(item)
-                fired = advance(to_instant(event.time))
+                t = to_instant(event.time)
+                fired = advance(t)
                 if fired:
                     sink.extend(fired)
-                fired = apply(event)
+                fired = apply(event, t)
                 if fired:
                     sink.extend(fired)
             done = min(done + CHUNK, n)
@@ -255,6 +279,7 @@ def benchmark(args: argparse.Namespace) -> None:
         ("a", "json.loads only (baseline)", part_json),
         ("b", "decode_event only", part_decode),
         ("v", "json.loads + event_from_dict", part_json_validate),
+        ("f", "floor: decode + instant + packed state get/put", part_floor),
     ):
         best, times, _ = best_of(partial(make, w.raws), args.repeat)
         record(key, label, n, best, times)
@@ -301,6 +326,7 @@ def benchmark(args: argparse.Namespace) -> None:
         "d_over_b": ratio(eps["d"], eps["b"]),
         "d_over_a": ratio(eps["d"], eps["a"]),
         "b_over_a": ratio(eps["b"], eps["a"]),
+        "d_over_f": ratio(eps["d"], eps["f"]),
     }
     if "e" in eps:
         ratios["d_over_e"] = ratio(eps["d"], eps["e"])

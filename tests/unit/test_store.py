@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from helpers.random_stories import merged, story
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -12,7 +13,6 @@ from streams.core.dossier import Dossier, Extra
 from streams.core.machine import apply_event
 from streams.core.policy import PolicyBook
 from streams.core.store import DossierStore
-from tests.unit.test_properties import merged, story
 
 BOOK = PolicyBook.builtin()
 
