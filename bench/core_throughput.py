@@ -341,7 +341,7 @@ def benchmark(args: argparse.Namespace) -> None:
     )
     print(
         f"engine at end of (d): {s['held_at_end']:,} dossiers held, {s['open_at_end']:,} open,"
-        f" {s['heap_entries_at_end']:,} heap entries, {s['evicted']:,} evicted"
+        f" {s['heap_entries_at_end']:,} index entries, {s['evicted']:,} evicted"
     )
     complete = s["events"] == n
     meets = complete and eps["d"] >= TARGET_EPS
