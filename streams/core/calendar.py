@@ -57,10 +57,22 @@ def to_instant(dt: datetime) -> int:
 
 
 _ISO_DAYS: dict[int, str] = {}
+_ISO: dict[int, str] = {}
+"""Recent instants already formatted: alerts repeat a few (due dates at 24:00, the instant
+a timer fired, the event's own time) several times each."""
 
 
 def to_iso(instant: int) -> str:
     """Local ISO-8601 with the +07:00 offset, as staff read it."""
+    text = _ISO.get(instant)
+    if text is None:
+        if len(_ISO) >= 16384:
+            _ISO.clear()
+        text = _ISO[instant] = _format_iso(instant)
+    return text
+
+
+def _format_iso(instant: int) -> str:
     day, seconds = divmod(instant + LOCAL_OFFSET, DAY)
     prefix = _ISO_DAYS.get(day)
     if prefix is None:

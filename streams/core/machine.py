@@ -106,8 +106,7 @@ def _timers(d: Dossier, p: Policy, now: int) -> tuple[int, Fire] | None:
 
 
 def _fire_deadline(ctx: Ctx, d: Dossier, at: int) -> None:
-    deadline.fire(ctx, d, at + 1)
-    d.deadline_next = deadline.next_at(d, ctx.policy)
+    d.deadline_next = deadline.fire(ctx, d, at + 1)
 
 
 def _fire_stall(ctx: Ctx, d: Dossier, at: int) -> None:

@@ -85,10 +85,11 @@ def next_at(d: Dossier, p: Policy) -> int | None:
     return None
 
 
-def fire(ctx: Ctx, d: Dossier, now: int) -> None:
-    """Fire every level that fell due strictly before `now`."""
+def fire(ctx: Ctx, d: Dossier, now: int) -> int | None:
+    """Fire every level that fell due strictly before `now`; return the next level's
+    instant (what `next_at` would say afterwards), None when none is left."""
     if d.status != OPEN or d.due is None or d.start is None:
-        return
+        return None
     p = ctx.policy
     kind = _kind(d)
     for bit in range(_count(p)):
@@ -96,7 +97,7 @@ def fire(ctx: Ctx, d: Dossier, now: int) -> None:
             continue
         at = _level_at(d.start, d.due, kind, p, bit)
         if at >= now:
-            return  # the levels are in time order: none later can be due either
+            return at  # the levels are in time order: none later can be due either
         d.fired |= 1 << bit
         level = _level_name(p, bit)
         severity: Severity
@@ -113,6 +114,7 @@ def fire(ctx: Ctx, d: Dossier, now: int) -> None:
             step = level.replace("_", " ")
             text = f"still overdue at {step} (due {to_iso(d.due)}), held by {d.unit}"
         ctx.fire(d, r.DEADLINE, level, severity, d.due, at, text)
+    return None
 
 
 def rearm(ctx: Ctx, d: Dossier, at: int, why: str) -> None:
