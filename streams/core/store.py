@@ -85,9 +85,9 @@ def _pack(d: Dossier) -> bytes:
 def _unpack(key: str, raw: bytes) -> Dossier:
     d = decode_state(memoryview(raw)[_WAKE.size :])
     d.id = key
-    if d.unit == "":
+    if d.unit == "" and d.trail:
         d.unit = str(d.trail[-2])
-    if d.officer == "":
+    if d.officer == "" and d.officers:
         d.officer = str(d.officers[-2])
     if not d.seen_units and d.trail:
         d.seen_units = d.trail[::2]  # type: ignore[assignment]  # the units, by position
