@@ -1,6 +1,6 @@
 """Working-day arithmetic, checked against dates worked out by hand from the calendar."""
 
-from datetime import date
+from datetime import date, datetime, timedelta, timezone
 
 import pytest
 from helpers.story import at
@@ -146,3 +146,11 @@ def test_due_dates_end_a_working_day(start: int, n: int) -> None:
     assert CAL.is_working_day(last_day)
     first_day = (start + 7 * 3600) // 86400
     assert CAL.working_days_between(first_day + 1, last_day + 1) == n
+
+
+@given(st.lists(st.integers(-(2**33), 2**34), min_size=1, max_size=50))
+def test_local_iso_text_matches_the_datetime_library_for_any_instant(instants: list[int]) -> None:
+    """to_iso (cached, formatted by hand) says what datetime says, at +07:00, repeats included."""
+    for instant in instants + instants[::-1]:
+        expected = datetime.fromtimestamp(instant, timezone(timedelta(hours=7))).isoformat()
+        assert to_iso(instant) == expected
