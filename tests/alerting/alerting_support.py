@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import subprocess
 import sys
 import time
@@ -12,6 +11,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from helpers.processes import LoggedProcess
 from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
@@ -81,8 +81,10 @@ def active(am_alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return {a["labels"]["alert_id"]: a for a in am_alerts}
 
 
-class BridgeProcess:
+class BridgeProcess(LoggedProcess):
     """`python -m alerts.commands bridge` (= `dossierwatch bridge`), JSON log to a file."""
+
+    tail_lines = 40
 
     def __init__(
         self,
@@ -146,22 +148,6 @@ class BridgeProcess:
 
     def wait_assigned(self, timeout: float = 60.0) -> None:
         self.wait_for(lambda ev: any(e["event"] == "partitions_assigned" for e in ev), timeout)
-
-    def tail(self, lines: int = 40) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def kill9(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 def received_messages(events: list[dict[str, Any]]) -> int:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -14,6 +13,7 @@ from pathlib import Path
 from typing import Any
 
 from conftest import Topics
+from helpers.processes import LoggedProcess
 from kafka import KafkaConsumer, KafkaProducer
 
 BIN = Path(sys.executable).with_name("dossierwatch")
@@ -25,7 +25,7 @@ def free_port() -> int:
         return int(s.getsockname()[1])
 
 
-class WorkerProcess:
+class WorkerProcess(LoggedProcess):
     def __init__(
         self,
         bootstrap: str,
@@ -92,22 +92,6 @@ class WorkerProcess:
                 return list(h["assigned_partitions"])
             time.sleep(0.3)
         raise AssertionError(f"worker got no partitions in {timeout}s: {self.tail()}")
-
-    def tail(self, lines: int = 30) -> str:
-        return "\n".join(self.log.read_text(errors="replace").splitlines()[-lines:])
-
-    def stop(self) -> None:
-        if self.proc.poll() is None:
-            self.proc.send_signal(signal.SIGTERM)
-            try:
-                self.proc.wait(30)
-            except subprocess.TimeoutExpired:
-                self.proc.kill()
-                self.proc.wait(10)
-
-    def kill9(self) -> None:
-        self.proc.kill()
-        self.proc.wait(10)
 
 
 def produce(
