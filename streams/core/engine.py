@@ -143,7 +143,7 @@ class Engine:
         if hint is not None and current is not None and hint > current + POSTPONE_AFTER:
             # Far later (a finished dossier waiting for eviction, a stall clock restarted
             # days later): a stale entry is cheaper than waking for nothing.
-            d.wake = self.index.postpone(d.id, current, hint)
+            d.wake = self.index.postpone(d.id, hint)
         else:
             d.wake = self.index.schedule(d.id, current, hint)
 

@@ -36,7 +36,6 @@ from streams.core.dossier import (
     FINISHED,
     NEW,
     OPEN,
-    STALL_BIT,
     SUBMITTED,
     SUPPLEMENT,
     TRANSFER_BIT,
@@ -144,13 +143,11 @@ def wake_hint(
     best = d.deadline_next
     at: int | None
     if status == OPEN:
-        if not d.fired & STALL_BIT:
-            # Working time never outruns the wall clock: since + N days is a lower bound.
-            at = d.since + p.stall_seconds
-            if horizon is None or at < horizon:
-                at = stall.next_at(d, p)
-            if at is not None and (best is None or at < best):
-                best = at
+        at = stall.earliest(d, p)
+        if at is not None and (horizon is None or at < horizon):
+            at = stall.next_at(d, p)
+        if at is not None and (best is None or at < best):
+            best = at
         if not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
             at = d.received_at  # never before receipt
             if at is None or horizon is None or at < horizon:

@@ -51,12 +51,11 @@ class TimerIndex:
         self._file(key, wanted)
         return wanted
 
-    def postpone(self, key: str, current: int, wanted: int) -> int:
+    def postpone(self, key: str, wanted: int) -> int:
         """Move `key`'s wake-up later: a new entry, the old one left behind as stale.
 
         Worth it only when the move is large (a wake-up costs more than a stale entry);
         the caller decides."""
-        del current  # superseded: it will be dropped as stale
         self._file(key, wanted)
         return wanted
 

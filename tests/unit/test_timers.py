@@ -63,7 +63,7 @@ def test_a_postponed_wake_up_leaves_a_stale_entry_that_never_fires() -> None:
     """After `postpone`, the dossier wakes only at its new instant, once."""
     index = TimerIndex()
     live: dict[str, int | None] = {"k": index.schedule("k", None, 100)}
-    live["k"] = index.postpone("k", 100, 100_000)
+    live["k"] = index.postpone("k", 100_000)
     assert list(index.pop_due(50_000, live.get)) == []
     assert len(index) == 1 and index.live == 1
     assert list(index.pop_due(100_001, live.get)) == ["k"]
