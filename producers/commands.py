@@ -65,6 +65,17 @@ def _instant(text: str) -> datetime:
     return value if value.tzinfo is not None else value.replace(tzinfo=ICT)
 
 
+def _start_or_now(text: str) -> tuple[datetime, bool]:
+    """(the instant, whether it is the present)."""
+    if text == "now":
+        return _now(), True
+    return _instant(text), False
+
+
+def _now() -> datetime:
+    return datetime.now(ICT).replace(microsecond=0)
+
+
 def _add_kafka_options(g: argparse._ActionsContainer, *, default_bootstrap: str | None) -> None:
     g.add_argument(
         "--bootstrap",
@@ -165,11 +176,12 @@ def _register_simulate(sub: Any) -> None:
     )
     p.add_argument(
         "--start",
-        type=_instant,
-        default=_instant(DEFAULT_START),
+        type=_start_or_now,
         metavar="WHEN",
-        help=f"first arrival day, ISO date or datetime, local time unless an offset is given"
-        f" (default: {DEFAULT_START}, a Monday)",
+        help="first arrival: 'now', or an ISO date or datetime, local time unless an offset"
+        " is given (default: now when sending to Kafka — a live worker judges on stream"
+        f" time, so a believable board starts at the present — else {DEFAULT_START}, a"
+        " Monday, so that a file is the same on every run)",
     )
     p.add_argument(
         "--until", type=_instant, metavar="WHEN", help="no arrivals from this instant on"
@@ -208,6 +220,12 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
     if args.output is not None and args.bootstrap is not None:
         raise CommandError("give --output or --bootstrap, not both")
+    if args.start is None:
+        live = args.bootstrap is not None
+        args.start = (_now(), True) if live else (_instant(DEFAULT_START), False)
+    args.start, now = args.start
+    # A run anchored to the present has dossier ids of its own (a restart sends new ones).
+    run = args.start.isoformat() if now else None
     if args.dossiers is None and args.until is None and args.compression is None:
         raise CommandError(
             "an endless simulation needs --compression; or bound it with --dossiers or --until"
@@ -215,6 +233,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     if args.until is not None and args.until <= args.start:
         raise CommandError("--until must be after --start")
     sim = simulate(
+        run=run,
         seed=args.seed,
         start=args.start,
         dossiers=args.dossiers,

@@ -703,9 +703,14 @@ assert set(_FLOWS) == set(BEHAVIOURS)
 
 
 def _story(
-    seed: int, counter: int, arrival: int, province: Province, behaviours: Behaviours
+    seed: int,
+    counter: int,
+    arrival: int,
+    province: Province,
+    behaviours: Behaviours,
+    id_seed: int | None = None,
 ) -> tuple[str, list[tuple[int, str, Event]], str]:
-    dossier = dossier_id(seed, counter)
+    dossier = dossier_id(seed if id_seed is None else id_seed, counter)
     rng = random.Random(f"dossier:{seed}:{counter}")
     b = _Builder(rng, province, dossier, arrival)
     u, flow = rng.random(), _flow_prompt
@@ -808,6 +813,7 @@ class Simulation(Iterator[Event]):
         behaviours: Behaviours,
         source: str,
         record_labels: bool,
+        run: str | None = None,
     ) -> None:
         if per_working_day <= 0:
             raise ValueError("per_working_day must be positive")
@@ -816,6 +822,13 @@ class Simulation(Iterator[Event]):
         if behaviours.long_chain > 0 and len(province.departments) < 5:
             raise ValueError("long chains need at least 5 departments")
         self._seed, self._province, self._behaviours = seed, province, behaviours
+        # A run anchored to the present gets dossier ids of its own: a restarted simulator
+        # must not send old dossiers' ids with new times (conflicting duplicates).
+        self._id_seed = (
+            None
+            if run is None
+            else int.from_bytes(hashlib.blake2b(f"{seed}:{run}".encode(), digest_size=6).digest())
+        )
         self._source, self._limit = source, dossiers
         self._until = None if until is None else _local(until)
         self._arrivals = _Arrivals(
@@ -859,7 +872,7 @@ class Simulation(Iterator[Event]):
             if arrival is None:
                 raise StopIteration
             dossier, events, label = _story(
-                self._seed, self.started, arrival, self._province, self._behaviours
+                self._seed, self.started, arrival, self._province, self._behaviours, self._id_seed
             )
             self.started += 1
             if self.labels is not None:
@@ -898,6 +911,7 @@ def simulate(
     behaviours: Behaviours | None = None,
     source: str = "dossierwatch-simulator",
     record_labels: bool = False,
+    run: str | None = None,
 ) -> Simulation:
     """CloudEvents dicts for a province's dossiers, in non-decreasing `time` order.
 
@@ -916,4 +930,5 @@ def simulate(
         behaviours=behaviours or Behaviours(),
         source=source,
         record_labels=record_labels,
+        run=run,
     )

@@ -13,7 +13,9 @@ import sys
 from collections.abc import Callable, Sequence
 from typing import IO, Any
 
+from streams.cliargs import count, grace, instant
 from streams.core.alerts import Alert, encode_alert
+from streams.core.clock import graces
 from streams.core.policy import BUILTIN_POLICIES, PolicyBook, PolicyError, TimeLimit
 from streams.replay.logs import LogFormatError
 from streams.replay.mapping import NOBODY, Mapping
@@ -41,6 +43,24 @@ def policy_book(paths: Sequence[str] | None) -> PolicyBook:
         return PolicyBook.from_paths(paths) if paths else PolicyBook.builtin()
     except PolicyError as err:
         raise CommandError(str(err)) from None
+
+
+def add_grace_options(p: argparse.ArgumentParser) -> None:
+    """Allowed lateness per source (replay and worker judge on the same stream clocks)."""
+    p.add_argument(
+        "--grace",
+        type=grace,
+        action="append",
+        metavar="SOURCE=SECONDS",
+        help="a source's allowed lateness: its dossiers' timers fire this much later (repeatable)",
+    )
+    p.add_argument(
+        "--default-grace",
+        type=lambda t: count(t),
+        default=0,
+        metavar="SECONDS",
+        help="allowed lateness of the other sources (default 0)",
+    )
 
 
 def add_mapping_options(p: argparse.ArgumentParser) -> None:
@@ -136,6 +156,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
             book=book,
             emit=emit,
             skip_invalid=args.skip_invalid,
+            until=args.until,
+            grace=graces(dict(args.grace or ()), args.default_grace),
         )
     except LogFormatError as err:
         raise CommandError(str(err)) from None
@@ -172,6 +194,8 @@ def _print_summary(r: dict[str, Any], out: IO[str]) -> None:
         out.write(f"  {rule:<20} {n:>8,} dossiers  ({levels})\n")
     if r["invalid_events"]:
         out.write(f"  skipped {r['invalid_events']:,} invalid events\n")
+    if r.get("judged_at"):
+        out.write(f"open dossiers judged as of {r['judged_at']} ({r['judged_at_source']})\n")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -199,8 +223,16 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--skip-invalid",
         action="store_true",
-        help="count and skip invalid JSONL events instead of stopping at the first",
+        help="count and skip invalid events (with their reason) instead of stopping at the first",
     )
+    p.add_argument(
+        "--until",
+        type=instant,
+        metavar="INSTANT",
+        help="judge dossiers still open as of this instant (default: the last event's time;"
+        " the report says which it used)",
+    )
+    add_grace_options(p)
     add_mapping_options(p)
     p.set_defaults(func=cmd_replay)
 

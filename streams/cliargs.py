@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import math
+from datetime import datetime, timedelta, timezone
 
 
 def positive(text: str) -> float:
@@ -53,3 +54,35 @@ def _number(text: str) -> float:
     if math.isnan(value):
         raise argparse.ArgumentTypeError(f"not a number: {text!r}")
     return value
+
+
+LOCAL = timezone(timedelta(hours=7))
+
+
+def instant(text: str) -> int:
+    """An ISO date or date-time (no offset: Viet Nam's local time) as epoch seconds; a
+    bare date means its local midnight."""
+    try:
+        when = datetime.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"not a date or date-time like 2025-10-01T17:00+07:00: {text!r}"
+        ) from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=LOCAL)
+    return int(when.timestamp())
+
+
+def start_time(text: str) -> datetime | None:
+    """`now` (None: the caller takes the wall clock at start) or an ISO date-time."""
+    if text == "now":
+        return None
+    return datetime.fromtimestamp(instant(text), LOCAL)
+
+
+def grace(text: str) -> tuple[str, int]:
+    """SOURCE=SECONDS: how late a source's events may arrive before its timers fire."""
+    source, sep, seconds = text.rpartition("=")
+    if not sep or not source:
+        raise argparse.ArgumentTypeError(f"expected SOURCE=SECONDS, got {text!r}")
+    return source, count(seconds)

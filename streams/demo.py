@@ -1,12 +1,12 @@
 """`dossierwatch demo`: the embedded default — no broker, the simulator feeding the core
 in-process, a live board in the terminal and Prometheus metrics on localhost.
 
-Two clocks meet here (DESIGN principle 2).  Events are released on a compressed
-timeline (`producers.pacing`), and the simulated clock keeps running with the wall
-clock between them, so a dossier that hears nothing still breaches on time.  The
-clock is moved forward only while pacing waits for the next event: that event lies
-ahead of the clock, so nothing fires ahead of an event that would have prevented it,
-and a run gives the alerts a replay of the same events gives.
+Stream time, as everywhere (DESIGN principle 2): events are released on a compressed
+timeline (`producers.pacing`) and read on the same stream clocks as the live worker's
+(streams/core/clock.py), running at the compression rate, so a dossier that hears
+nothing still breaches on time.  The clock moves forward only while pacing waits for the
+next event: that event lies ahead of the clock, so nothing fires ahead of an event that
+would have prevented it, and a run gives the alerts a replay of the same events gives.
 """
 
 from __future__ import annotations
@@ -23,9 +23,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from producers.pacing import paced
 from streams.cliargs import count, port, positive
 from streams.core.alerts import Alert
+from streams.core.boundary import Reject, take_event
 from streams.core.calendar import to_instant
+from streams.core.clock import SourceClocks
 from streams.core.engine import Engine
-from streams.core.events import InvalidEvent, event_from_dict, type_name
+from streams.core.events import InvalidEvent, event_from_dict
 from streams.core.policy import PolicyBook
 from streams.dashboard.summary import unit_board
 from streams.dashboard.terminal import Screen, summary_line, when
@@ -83,7 +85,11 @@ class DemoRun:
         self.invalid = 0
         self.started = clock()  # reset by run(); set here for a Ctrl-C before it starts
         self.first_event: int | None = None
-        self._anchor: tuple[float, int] | None = None  # (wall, event time) of the first event
+        # Stream time at the compression rate; nothing to settle: pacing releases every
+        # event exactly when its time comes, in order.
+        self.clocks = SourceClocks(rate=compression, settle=0)
+        if metrics is not None:
+            engine.observer = metrics
         self._deadline: float | None = None
         self._next_refresh = 0.0
 
@@ -112,39 +118,40 @@ class DemoRun:
         return "finished"
 
     def _take(self, raw: Mapping[str, object]) -> None:
-        metrics, engine = self.metrics, self.engine
+        engine = self.engine
         try:
             event = event_from_dict(dict(raw))
         except InvalidEvent as err:
-            self.invalid += 1
-            if metrics is not None:
-                metrics.invalid.labels(err.reason).inc()
+            self._invalid(err.reason)
             return
         t = to_instant(event.time)
         with self.lock:
-            if self._anchor is None:
-                # Anchored after pacing's own anchor: the simulated clock lags it slightly,
-                # so it never passes an event that is still on its way.
-                self._anchor = (self.clock(), t)
+            if self.first_event is None:
                 self.first_event = t
-            if engine.now is None or t > engine.now:
-                self._record(engine.advance(t), count=True)
-            d = engine.dossiers.get(event.subject)
-            before = d.status if d is not None else None
-            duplicates = engine.stats.duplicates
-            alerts = engine.apply(event)
-            if metrics is not None:
-                if engine.stats.duplicates > duplicates:
-                    metrics.duplicates.inc()
-                    metrics.count_alerts(alerts)
-                else:
-                    name = type_name(event)
-                    metrics.observe(name, before, engine.dossiers[event.subject], alerts, t)
-            self._record(alerts, count=False)
+            self.clocks.read(event.source, t, self.clock())
+            self._judge()
+            alerts = take_event(engine, event)
+            if isinstance(alerts, Reject):
+                self._invalid(alerts.reason)
+                return
+            self._record(alerts)
 
-    def _record(self, alerts: list[Alert], *, count: bool) -> None:
-        if count and self.metrics is not None:
-            self.metrics.count_alerts(alerts)
+    def _invalid(self, reason: str) -> None:
+        self.invalid += 1
+        if self.metrics is not None:
+            self.metrics.rejected(reason)
+
+    def _judge(self) -> None:
+        """Bring every source's dossiers up to its stream clock (the lock held)."""
+        wall = self.clock()
+        for lane in sorted(self.engine.lanes):
+            judge = self.clocks.judge(self.engine.source_names[lane[1]], wall)
+            if judge is not None:
+                self._record(self.engine.advance(judge, [lane]))
+                if self.engine.now is None or judge > self.engine.now:
+                    self.engine.now = judge
+
+    def _record(self, alerts: list[Alert]) -> None:
         for a in alerts:
             if a.status == "firing":
                 self.fired[(a.rule, a.level)] += 1
@@ -155,12 +162,9 @@ class DemoRun:
     def _wait(self, seconds: float) -> None:
         """Pacing holds the next event back: let simulated time run up to the wall clock."""
         self.sleep(min(seconds, self.step))
-        if self._anchor is not None:
-            wall, first = self._anchor
-            sim = first + int((self.clock() - wall) * self.compression)
-            if self.engine.now is None or sim > self.engine.now:
-                with self.lock:
-                    self._record(self.engine.advance(sim), count=True)
+        if self.first_event is not None:
+            with self.lock:
+                self._judge()
         self._housekeeping()
 
     def _housekeeping(self) -> None:
@@ -208,7 +212,9 @@ def serve_metrics(
 
 
 def _start(text: str) -> datetime:
-    """A date (arrivals from 07:30 local) or an ISO date-time (local if no offset)."""
+    """A date (arrivals from 07:30 local), an ISO date-time (local if no offset) or `now`."""
+    if text == "now":
+        return datetime.now(ICT).replace(microsecond=0)
     try:
         value = datetime.fromisoformat(text)
     except ValueError:
@@ -246,7 +252,8 @@ def register(sub: Any) -> None:
         type=_start,
         default=DEFAULT_START,
         metavar="DATE",
-        help="simulated start date (default: 2025-09-08, a Monday)",
+        help="simulated start: a date, a date-time or 'now' (default: 2025-09-08, a Monday,"
+        " so that a --seed gives the same run every time)",
     )
     p.add_argument(
         "--compression",
@@ -317,7 +324,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
 
     def draw(run: DemoRun) -> None:
         assert run.now is not None
-        rows = unit_board(engine.dossiers.values(), book, run.now)
+        rows = unit_board(engine.states(), book, run.now)
         screen.update(rows, run.recent, run.now, _status(run, url))
 
     run = DemoRun(
@@ -377,7 +384,5 @@ def _final_summary(run: DemoRun, reason: str, book: PolicyBook, out: TextIO) -> 
         detail = ", ".join(f"{lv} {n:,}" for lv, n in levels)
         out.write(f"  {rule:<20} {sum(n for _, n in levels):>7,}  ({detail})\n")
     if run.now is not None:
-        out.write(
-            summary_line(unit_board(run.engine.dossiers.values(), book, run.now), run.now) + "\n"
-        )
+        out.write(summary_line(unit_board(run.engine.states(), book, run.now), run.now) + "\n")
     out.flush()

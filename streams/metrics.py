@@ -28,9 +28,10 @@ from prometheus_client.registry import Collector
 
 from streams.core.alerts import Alert
 from streams.core.calendar import DAY, local_day
+from streams.core.clock import SourceClocks
 from streams.core.detectors import deadline
 from streams.core.dossier import COMPLETED, DELIVERED, OPEN, SUPPLEMENT, Dossier
-from streams.core.events import TYPE_NAMES
+from streams.core.events import TYPE_NAMES, DossierEvent, type_name
 from streams.core.policy import PolicyBook
 
 OTHER = "other"
@@ -100,7 +101,8 @@ class PipelineMetrics:
         )
         self.duplicates = Counter(
             "dossierwatch_events_duplicate",
-            "Events dropped as duplicates of a recent event id",
+            "Events dropped as redeliveries of an event the dossier already has (same"
+            " source, id and content)",
             registry=registry,
         )
         self.alerts = Counter(
@@ -161,9 +163,57 @@ class PipelineMetrics:
             ["partition"],
             registry=registry,
         )
+        # Per source (the handling systems: a handful, bounded like the units).
+        self.source = BoundedLabel(64)
+        self.source_events = Counter(
+            "dossierwatch_source_events",
+            "Events read from each source (its rate is the source's events per second)",
+            ["source"],
+            registry=registry,
+        )
+        self.source_late = Counter(
+            "dossierwatch_source_late_events",
+            "Events dated before their source's stream clock when read (applied in event"
+            " time: alerts they prove wrong are resolved)",
+            ["source"],
+            registry=registry,
+        )
+        self.source_lateness = Histogram(
+            "dossierwatch_source_lateness_seconds",
+            "How far behind its source's stream clock a late event was",
+            ["source"],
+            buckets=(1, 5, 30, 60, 300, 900, 3600, 4 * 3600, 86400, 7 * 86400),
+            registry=registry,
+        )
         for t in sorted(TYPE_NAMES):
             self.events.labels(t)
         self._by_type = {t: self.events.labels(t) for t in TYPE_NAMES}
+
+    # -- the engine's observer (streams.core.engine.Observer) ------------------------
+
+    def applied(
+        self, event: DossierEvent, before: int | None, d: Dossier, alerts: list[Alert], at: int
+    ) -> None:
+        self.observe(type_name(event), before, d, alerts, at)
+
+    def fired(self, before: int, d: Dossier, alerts: list[Alert]) -> None:
+        if before != d.status:
+            self.transition(before, d)
+        self.count_alerts(alerts)
+
+    def duplicate(self) -> None:
+        self.duplicates.inc()
+
+    def rejected(self, reason: str) -> None:
+        self.invalid.labels(reason).inc()
+
+    def read(self, source: str, lateness: int) -> None:
+        """An event of `source` was read, `lateness` seconds behind its clock."""
+        label = self.source(source)
+        self.source_events.labels(label).inc()
+        if lateness > 0:
+            self.source_late.labels(label).inc()
+            self.source_lateness.labels(label).observe(lateness)
 
     def observe(
         self,
@@ -305,3 +355,58 @@ def _family(name: str, doc: str, values: Tally[str]) -> GaugeMetricFamily:
     for unit, n in sorted(values.items()):
         g.add_metric([unit], n)
     return g
+
+
+class StreamClockCollector(Collector):
+    """Each source's stream clock against the wall clock, at scrape time: a source that
+    falls silent or behind shows here before its dossiers are misjudged."""
+
+    def __init__(
+        self,
+        clocks: Callable[[], Iterable[SourceClocks]],
+        label: BoundedLabel,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.clocks = clocks
+        self.label = label
+        self.clock = clock
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        wall = self.clock()
+        stream: dict[str, int] = {}
+        read: dict[str, float] = {}
+        for clocks in self.clocks():
+            for source in clocks.sources():
+                label = self.label(source)
+                now, last = clocks.now(source, wall), clocks.last_read(source)
+                if now is not None:
+                    stream[label] = max(stream.get(label, now), now)
+                if last is not None:
+                    read[label] = max(read.get(label, last), last)
+        behind = GaugeMetricFamily(
+            "dossierwatch_source_behind_seconds",
+            "Wall clock minus the source's stream time (how late its dossiers are judged)",
+            labels=["source"],
+        )
+        times = GaugeMetricFamily(
+            "dossierwatch_source_stream_time_seconds",
+            "The source's stream time (Unix seconds): its latest event time plus the wall"
+            " time since, held while events wait to be read",
+            labels=["source"],
+        )
+        last_read = GaugeMetricFamily(
+            "dossierwatch_source_last_read_timestamp_seconds",
+            "Wall-clock time the source's latest event was read (Unix seconds)",
+            labels=["source"],
+        )
+        for label in sorted(stream):
+            behind.add_metric([label], wall - stream[label])
+            times.add_metric([label], stream[label])
+        for label in sorted(read):
+            last_read.add_metric([label], read[label])
+        yield behind
+        yield times
+        yield last_read

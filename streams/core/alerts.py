@@ -42,6 +42,16 @@ RULES: tuple[str, ...] = (
     RESCHEDULE_REPEATED,
 )
 
+WARNING_RULES = frozenset(RULES) - {
+    DEADLINE,
+    PING_PONG_UNIT,
+    PING_PONG_OFFICER,
+    SUPPLEMENT_REPEATED,
+    SUPPLEMENT_EXPIRED,
+    RESCHEDULE_REPEATED,
+}
+"""Rules whose alerts are warnings at every level (the rest are critical past warning)."""
+
 
 class Alert(msgspec.Struct, frozen=True, omit_defaults=True):
     """One alert about one dossier.  `id` = dossier/rule/level/anchor: the same situation

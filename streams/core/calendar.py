@@ -11,13 +11,21 @@ is exact).  The legal counting rules (Civil Code arts 147–148):
 "Working-day time" weighs every working day as a whole 24 hours, which is what a limit
 in days measures; "working hours" follow the unit's office hours, which is what the
 8-working-hour online acceptance rule measures.
+
+The calendar answers for the local years FIRST_YEAR–LAST_YEAR only.  Events come from
+outside: a date in year 1 or 9999, or a limit of 99,999 working days, is rejected with
+`CalendarRangeError` (a `ValueError`) before anything is computed or cached, rather
+than costing seconds of CPU or leaving a calendar half-extended.
 """
 
 from __future__ import annotations
 
+from array import array
+from bisect import bisect_left, bisect_right
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from itertools import accumulate, compress
 
 from streams.core import holidays
 
@@ -25,10 +33,30 @@ LOCAL_OFFSET = 7 * 3600
 DAY = 86400
 _EPOCH_ORDINAL = date(1970, 1, 1).toordinal()
 
+FIRST_YEAR = 1900
+LAST_YEAR = 2200
+FIRST_DAY = date(FIRST_YEAR, 1, 1).toordinal() - _EPOCH_ORDINAL
+"""The first supported local day (days since 1970-01-01)."""
+END_DAY = date(LAST_YEAR + 1, 1, 1).toordinal() - _EPOCH_ORDINAL
+"""One past the last supported local day."""
+FIRST_INSTANT = FIRST_DAY * DAY - LOCAL_OFFSET
+END_INSTANT = END_DAY * DAY - LOCAL_OFFSET
+"""24:00 of the last supported day: a due date can end there, so it is in range too."""
+_RANGE = f"{FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
+
+_HOURS_HORIZON = 3660
+"""Days within which a limit in working hours must end (ten years: none comes near)."""
+_STEP_YEARS = 4
+"""The least a calendar's coverage grows by at a time, in years."""
+
 Span = tuple[int, int]
 """Seconds after local midnight: (start, end) of one stretch of office hours."""
 
 DEFAULT_HOURS: tuple[Span, ...] = ((7 * 3600 + 1800, 11 * 3600 + 1800), (13 * 3600, 17 * 3600))
+
+
+class CalendarRangeError(ValueError):
+    """A date, instant or limit outside the local years FIRST_YEAR–LAST_YEAR."""
 
 
 def local_day(instant: int) -> int:
@@ -42,7 +70,13 @@ def day_start(day: int) -> int:
 
 
 def day_to_date(day: int) -> date:
-    return date.fromordinal(day + _EPOCH_ORDINAL)
+    try:
+        return date.fromordinal(day + _EPOCH_ORDINAL)
+    except (ValueError, OverflowError):
+        raise CalendarRangeError(
+            f"local day {day} (days since 1970-01-01) is not a date; "
+            f"the supported range is {_RANGE}"
+        ) from None
 
 
 def date_to_day(d: date) -> int:
@@ -53,7 +87,12 @@ def to_instant(dt: datetime) -> int:
     """An aware datetime as integer epoch seconds (sub-second precision is dropped)."""
     if dt.tzinfo is None:
         raise ValueError(f"naive datetime {dt.isoformat()}: a time zone offset is required")
-    return int(dt.timestamp())
+    instant = int(dt.timestamp())  # fine for any aware datetime, even year 1 east of UTC
+    if not FIRST_INSTANT <= instant <= END_INSTANT:
+        raise CalendarRangeError(
+            f"{dt.isoformat()} is outside the supported range {_RANGE} (local time)"
+        )
+    return instant
 
 
 _ISO_DAYS: dict[int, str] = {}
@@ -107,43 +146,143 @@ class CalendarSpec:
     national_holidays: bool = True
 
 
-class WorkingCalendar:
-    """Working days and hours for one unit; precomputed per year on first use.
+@dataclass(frozen=True, slots=True)
+class _Coverage:
+    """The precomputed local days [base, end) of one calendar.
 
-    Day operations are O(1): over the covered years, `_cum[i]` counts the working days
-    before day `base + i` and `_working` lists them in order, so "the nth working day
-    after" and "working days between" are an index and a subtraction, and a deadline
-    across the years of a replay costs the same as one tomorrow.
+    Prefix sums count from an arbitrary origin (only differences mean anything), so
+    days added before `base` take values below it and nothing already there is
+    renumbered: extending costs the new days, and an amount computed before an
+    extension stays valid after it.
+    """
+
+    base: int
+    end: int
+    flags: bytes
+    """flags[i]: 1 if day base + i is a working day."""
+    cum: array[int]
+    """cum[i]: working days before day base + i."""
+    working: array[int]
+    """The working days in order: the first at or after base + i is working[cum[i] - cum[0]]."""
+    secs: array[int]
+    """secs[i]: office-hour seconds before day base + i."""
+    spans: list[tuple[Span, ...]]
+    """Each day's office hours, as `WorkingCalendar._hours` gives them."""
+
+
+def _empty_coverage() -> _Coverage:
+    return _Coverage(0, 0, b"", array("q", [0]), array("q"), array("q", [0]), [])
+
+
+class WorkingCalendar:
+    """Working days and hours for one unit; precomputed over a span of years on first use.
+
+    Day operations are O(1) and hour operations O(log days): over the covered days,
+    prefix counts of working days and of office-hour seconds turn "the nth working day
+    after", "working days between", "office hours between" and "when N office hours
+    have passed" into a subtraction, an index or a bisection, so a limit across the
+    years of a replay costs the same as one tomorrow.  The coverage grows in steps of
+    years (at least as many as it already has), so reaching far ahead costs the days
+    reached once, and it is replaced whole, so a rejected date never leaves it half-built.
     """
 
     def __init__(self, spec: CalendarSpec | None = None) -> None:
         self.spec = spec or CalendarSpec()
-        self._years: set[int] = set()
-        self._working: list[int] = []  # local day numbers of the working days, in order
-        self._cum: list[int] = [0]  # working days in [base, base + i)
-        self._base = 0  # the first covered local day
-        self._lo = self._hi = 0  # local days [lo, hi) are covered, with a year's margin
+        self._cov = _empty_coverage()
+
+    # -- coverage -----------------------------------------------------------------
+
+    def _extend(self, first: int, end: int) -> _Coverage:
+        """Cover the local days [first, end) too; raise before changing anything if it can't."""
+        if first < FIRST_DAY or end > END_DAY:
+            bad = first if first < FIRST_DAY else end - 1
+            raise CalendarRangeError(f"{_day_text(bad)} is outside the supported range {_RANGE}")
+        old = self._cov
+        # A year's margin either side: the next calls usually land near this one.
+        lo, hi = _year_of(first) - 1, _year_of(end - 1) + 1
+        if old.end > old.base:
+            # Grow by at least as much as is covered: a replay walking through the
+            # years then costs O(years), not O(years²).
+            old_lo, old_hi = _year_of(old.base), _year_of(old.end - 1)
+            step = max(_STEP_YEARS, old_hi - old_lo + 1)
+            lo = old_lo if lo >= old_lo else min(lo, old_lo - step)
+            hi = old_hi if hi <= old_hi else max(hi, old_hi + step)
+        base = _year_start(max(lo, FIRST_YEAR))
+        new_end = _year_start(min(hi, LAST_YEAR) + 1)
+        if old.end <= old.base:
+            flags, spans, secs = self._days(base, new_end)
+            cov = _Coverage(
+                base,
+                new_end,
+                bytes(flags),
+                array("q", accumulate(flags, initial=0)),
+                array("q", compress(range(base, new_end), flags)),
+                array("q", accumulate(secs, initial=0)),
+                spans,
+            )
+        else:
+            # Everything is computed into locals first and swapped in at the end, so an
+            # exception half-way leaves the previous, consistent coverage.
+            b_flags, b_spans, b_secs = self._days(base, old.base)
+            a_flags, a_spans, a_secs = self._days(old.end, new_end)
+            cum_before = accumulate(b_flags, initial=old.cum[0] - sum(b_flags))
+            secs_before = accumulate(b_secs, initial=old.secs[0] - sum(b_secs))
+            cov = _Coverage(
+                base,
+                new_end,
+                bytes(b_flags) + old.flags + bytes(a_flags),
+                array("q", cum_before)[:-1]
+                + old.cum
+                + array("q", accumulate(a_flags, initial=old.cum[-1]))[1:],
+                array("q", compress(range(base, old.base), b_flags))
+                + old.working
+                + array("q", compress(range(old.end, new_end), a_flags)),
+                array("q", secs_before)[:-1]
+                + old.secs
+                + array("q", accumulate(a_secs, initial=old.secs[-1]))[1:],
+                b_spans + old.spans + a_spans,
+            )
+        self._cov = cov
+        return cov
+
+    def _covering(self, day: int) -> _Coverage:
+        cov = self._cov
+        if cov.base <= day < cov.end:
+            return cov
+        return self._extend(day, day + 1)
+
+    def _days(self, first: int, end: int) -> tuple[list[bool], list[tuple[Span, ...]], list[int]]:
+        """Working or not, office hours, and office seconds of each local day in [first, end)."""
+        weekly = self.spec.weekly_hours
+        weekday_hours = weekly.get(0, DEFAULT_HOURS)
+        totals: dict[tuple[Span, ...], int] = {}
+        flags: list[bool] = []
+        spans: list[tuple[Span, ...]] = []
+        secs: list[int] = []
+        one = timedelta(days=1)
+        d = day_to_date(first)
+        for _ in range(end - first):
+            working = self._is_working(d)
+            weekday = d.weekday()
+            if working:
+                # A make-up Saturday is worked like a weekday.
+                hours = weekly.get(weekday) or weekday_hours
+            elif weekday >= 5 and not self._is_holiday(d):
+                # Days off by law still have hours where a unit receives on them, e.g.
+                # Saturday morning; a holiday never does.
+                hours = weekly.get(weekday, ())
+            else:
+                hours = ()
+            total = totals.get(hours)
+            if total is None:
+                total = totals[hours] = sum(end_ - start for start, end_ in hours)
+            flags.append(working)
+            spans.append(hours)
+            secs.append(total)
+            d += one
+        return flags, spans, secs
 
     # -- days ---------------------------------------------------------------------
-
-    def _ensure(self, day: int) -> None:
-        if self._lo <= day < self._hi:
-            return
-        year = day_to_date(day).year
-        years = {year - 1, year, year + 1}
-        if self._years:  # keep the covered years contiguous, so one range test suffices
-            years |= set(range(min(*self._years, year - 1), max(*self._years, year + 1) + 1))
-        self._years |= years
-        first, last = min(self._years), max(self._years)
-        self._base = date_to_day(date(first, 1, 1))
-        flags = [self._is_working(d) for d in _dates(date(first, 1, 1), date(last + 1, 1, 1))]
-        cum = [0]
-        for working in flags:
-            cum.append(cum[-1] + working)
-        self._cum = cum
-        self._working = [self._base + i for i, working in enumerate(flags) if working]
-        self._lo = date_to_day(date(first + 1, 1, 1))
-        self._hi = date_to_day(date(last, 1, 1))
 
     def _is_working(self, d: date) -> bool:
         spec = self.spec
@@ -158,39 +297,67 @@ class WorkingCalendar:
 
     def is_working_day(self, d: date | int) -> bool:
         day = d if isinstance(d, int) else date_to_day(d)
-        if not self._lo <= day < self._hi:
-            self._ensure(day)
-        i = day - self._base
-        return self._cum[i + 1] != self._cum[i]
+        cov = self._cov
+        if not cov.base <= day < cov.end:
+            cov = self._extend(day, day + 1)
+        return cov.flags[day - cov.base] == 1
 
     def nth_working_day_after(self, day: int, n: int) -> int:
         """The local day that is the nth working day strictly after `day` (n ≥ 1)."""
         if n < 1:
             raise ValueError("n must be at least 1")
-        if not self._lo <= day < self._hi:
-            self._ensure(day)
-        idx = self._cum[day - self._base + 1] + n - 1
-        while idx >= len(self._working) - 260:  # keep a year's margin after the answer
-            self._ensure(self._working[-1] + 366)
-            idx = self._cum[day - self._base + 1] + n - 1
-        return self._working[idx]
+        cov = self._cov
+        if cov.base <= day < cov.end:
+            idx = cov.cum[day - cov.base + 1] - cov.cum[0] + n - 1
+            if idx < len(cov.working):
+                return cov.working[idx]
+        return self._nth_beyond(day, n)
+
+    def _nth_beyond(self, day: int, n: int) -> int:
+        """`nth_working_day_after` past the coverage: cover once as far as n working days reach."""
+        if day + n >= END_DAY:  # at most one working day a day
+            raise self._too_far(day, n)
+        # Five working days a week less a dozen holidays a year is 1.46 days per working
+        # day; a month more for bad luck.  A unit with many extra days off grows it below.
+        cov = self._extend(day, min(day + 1 + n * 3 // 2 + 31, END_DAY))
+        while True:
+            idx = cov.cum[day - cov.base + 1] - cov.cum[0] + n - 1
+            if idx < len(cov.working):
+                return cov.working[idx]
+            if cov.end >= END_DAY:
+                raise self._too_far(day, n)
+            cov = self._extend(day, cov.end + 1)  # at least doubles, so this loop is short
+
+    @staticmethod
+    def _too_far(day: int, n: int) -> CalendarRangeError:
+        return CalendarRangeError(
+            f"{n} working days after {_day_text(day)} end after {LAST_YEAR}-12-31, "
+            f"outside the supported range {_RANGE}"
+        )
 
     def working_days_between(self, first: int, last: int) -> int:
         """How many working days lie in the local days [first, last)."""
         if last <= first:
             return 0
-        self._ensure(first)
-        self._ensure(last)
-        return self._cum[last - self._base] - self._cum[first - self._base]
+        cov = self._cov
+        if not (cov.base <= first and last <= cov.end):
+            cov = self._extend(first, last)
+        return cov.cum[last - cov.base] - cov.cum[first - cov.base]
 
     def previous_working_day(self, day: int) -> int:
         """The last working day strictly before `day`."""
-        self._ensure(day)
-        idx = self._cum[day - self._base] - 1
-        while idx < 260:  # keep a year's margin before the answer
-            self._ensure(self._working[0] - 366)
-            idx = self._cum[day - self._base] - 1
-        return self._working[idx]
+        cov = self._cov
+        if not cov.base < day <= cov.end:
+            cov = self._extend(day - 1, day)
+        while True:
+            idx = cov.cum[day - cov.base] - cov.cum[0] - 1
+            if idx >= 0:
+                return cov.working[idx]
+            if cov.base <= FIRST_DAY:
+                raise CalendarRangeError(
+                    f"no working day before {_day_text(day)} within the supported range {_RANGE}"
+                )
+            cov = self._extend(cov.base - 1, day)
 
     # -- limits in days -------------------------------------------------------------
 
@@ -202,6 +369,12 @@ class WorkingCalendar:
 
     def add_calendar_days(self, instant: int, n: int) -> int:
         """24:00 of the nth calendar day after, rolled forward off a day off (art 148)."""
+        if not FIRST_INSTANT <= instant <= END_INSTANT:
+            # Only the last day is looked up, so check the first: year 1 plus a million
+            # days is no deadline.
+            raise CalendarRangeError(
+                f"{_instant_text(instant)} is outside the supported range {_RANGE}"
+            )
         return self.roll_to_working_end(day_start(local_day(instant) + n + 1))
 
     def roll_to_working_end(self, instant: int) -> int:
@@ -225,7 +398,8 @@ class WorkingCalendar:
         if self.is_working_day(da):
             total += day_start(da + 1) - a
         total += self.working_days_between(da + 1, db) * DAY
-        if self.is_working_day(db):
+        # b at midnight takes nothing from its day, which may be the one after the range.
+        if b > day_start(db) and self.is_working_day(db):
             total += b - day_start(db)
         return total
 
@@ -247,16 +421,10 @@ class WorkingCalendar:
     # -- working hours --------------------------------------------------------------
 
     def _hours(self, day: int) -> tuple[Span, ...]:
-        if not self.is_working_day(day):
-            # Days off by law still have hours where a unit receives on them, e.g.
-            # Saturday morning; a holiday never does.
-            d = day_to_date(day)
-            if d.weekday() >= 5 and not self._is_holiday(d):
-                return self.spec.weekly_hours.get(d.weekday(), ())
-            return ()
-        weekday = day_to_date(day).weekday()
-        # A make-up Saturday is worked like a weekday.
-        return self.spec.weekly_hours.get(weekday) or self.spec.weekly_hours.get(0, DEFAULT_HOURS)
+        """The office hours of local `day`: a working day's, or a day off's where a unit
+        receives on it (e.g. Saturday morning, not on a holiday); see `_days`."""
+        cov = self._covering(day)
+        return cov.spans[day - cov.base]
 
     def _is_holiday(self, d: date) -> bool:
         if d in self.spec.extra_days_off:
@@ -265,42 +433,66 @@ class WorkingCalendar:
 
     def add_working_hours(self, a: int, seconds: int) -> int:
         """The instant at which `seconds` of office hours have passed since `a`."""
+        if seconds <= 0:
+            # What the day-by-day search always answered: the first office instant, moved
+            # back by a negative amount.
+            return self.next_working_instant(a) + seconds
         day = local_day(a)
-        left = seconds
-        for _ in range(3660):  # ten years of days: a limit in hours never reaches that
-            base = day_start(day)
-            for start, end in self._hours(day):
-                lo = max(base + start, a)
-                hi = base + end
-                if hi <= lo:
-                    continue
-                if left <= hi - lo:
-                    return lo + left
-                left -= hi - lo
-            day += 1
-        raise ValueError(f"{seconds} working seconds do not fit in ten years of office hours")
+        cov = self._covering(day)
+        target = _office_seconds(cov, a) + seconds
+        limit = min(day + _HOURS_HORIZON, END_DAY)
+        while cov.secs[min(cov.end, limit) - cov.base] < target:
+            if cov.end >= limit:
+                if limit < day + _HOURS_HORIZON:
+                    raise CalendarRangeError(
+                        f"{seconds} working seconds after {to_iso(a)} end after "
+                        f"{LAST_YEAR}-12-31, outside the supported range {_RANGE}"
+                    )
+                raise ValueError(
+                    f"{seconds} working seconds do not fit in ten years of office hours"
+                )
+            cov = self._extend(day, cov.end + 1)  # at least doubles, so this loop is short
+        # The first day whose office hours reach the target, then the stretch within it.
+        i = bisect_left(cov.secs, target, day - cov.base + 1, min(cov.end, limit) - cov.base) - 1
+        left = target - cov.secs[i]
+        midnight = day_start(cov.base + i)
+        for start, end in cov.spans[i]:
+            if left <= end - start:
+                return midnight + start + left
+            left -= end - start
+        raise AssertionError("office-hour prefix sums disagree with the day's hours")
 
     def working_hours_between(self, a: int, b: int) -> int:
         """Office-hour seconds in [a, b)."""
-        total = 0
-        for day in range(local_day(a), local_day(b) + 1):
-            base = day_start(day)
-            for start, end in self._hours(day):
-                lo, hi = max(base + start, a), min(base + end, b)
-                if hi > lo:
-                    total += hi - lo
-        return total
+        if b <= a:
+            return 0
+        first, last = local_day(a), local_day(b - 1)
+        cov = self._cov
+        if not (cov.base <= first and last < cov.end):
+            cov = self._extend(first, last + 1)
+        return _office_seconds(cov, b) - _office_seconds(cov, a)
 
     def next_working_instant(self, a: int) -> int:
         """`a` if it is within office hours, else the start of the next stretch of them."""
         day = local_day(a)
-        for _ in range(3660):
-            base = day_start(day)
-            for start, end in self._hours(day):
-                if a < base + end:
-                    return max(a, base + start)
-            day += 1
-        raise ValueError("no office hours in ten years")
+        cov = self._covering(day)
+        midnight = day_start(day)
+        for start, end in cov.spans[day - cov.base]:
+            if a < midnight + end:
+                return max(a, midnight + start)
+        # The first later day with office hours is where their prefix sums step up.
+        before = cov.secs[day - cov.base + 1]
+        limit = min(day + _HOURS_HORIZON, END_DAY)
+        while cov.secs[min(cov.end, limit) - cov.base] <= before:
+            if cov.end >= limit:
+                if limit < day + _HOURS_HORIZON:
+                    raise CalendarRangeError(
+                        f"no office hours after {to_iso(a)} within the supported range {_RANGE}"
+                    )
+                raise ValueError("no office hours in ten years")
+            cov = self._extend(day, cov.end + 1)
+        i = bisect_right(cov.secs, before, day - cov.base + 1, min(cov.end, limit) - cov.base) - 1
+        return day_start(cov.base + i) + cov.spans[i][0][0]
 
     def start_of_next_working_day(self, instant: int) -> int:
         """When office hours begin on the first working day after the local day of `instant`."""
@@ -315,11 +507,41 @@ class WorkingCalendar:
         return day_start(day) + (hours[-1][1] if hours else DAY)
 
 
-def _dates(first: date, end: date) -> Iterable[date]:
-    d = first
-    while d < end:
-        yield d
-        d += timedelta(days=1)
+def _office_seconds(cov: _Coverage, instant: int) -> int:
+    """Office-hour seconds before `instant` (from cov.secs' origin); its day must be covered,
+    or `instant` the midnight ending the coverage."""
+    day, seconds = divmod(instant + LOCAL_OFFSET, DAY)
+    i = day - cov.base
+    total = cov.secs[i]
+    if seconds:
+        for start, end in cov.spans[i]:
+            if seconds <= start:
+                break
+            total += min(seconds, end) - start
+    return total
+
+
+def _year_of(day: int) -> int:
+    return date.fromordinal(day + _EPOCH_ORDINAL).year
+
+
+def _year_start(year: int) -> int:
+    return date(year, 1, 1).toordinal() - _EPOCH_ORDINAL
+
+
+def _day_text(day: int) -> str:
+    """A local day for a message: its date, or its number if it is not a date at all."""
+    try:
+        return day_to_date(day).isoformat()
+    except CalendarRangeError:
+        return f"local day {day} (days since 1970-01-01)"
+
+
+def _instant_text(instant: int) -> str:
+    try:
+        return _format_iso(instant)
+    except CalendarRangeError:
+        return f"instant {instant} (seconds since 1970-01-01)"
 
 
 def hours_from_pairs(pairs: Iterable[Sequence[str]]) -> tuple[Span, ...]:

@@ -70,23 +70,26 @@ class Ctx:
             if not which(aid):
                 keep.append((aid, unit))
                 continue
-            _, rule, level, _ = aid.rsplit("/", 3)
-            self.alerts.append(
-                Alert(
-                    id=aid,
-                    status="resolved",
-                    rule=rule,
-                    level=level,
-                    severity="info",
-                    dossier=d.id,
-                    at=to_iso(at),
-                    unit=unit,
-                    procedure=d.procedure or None,
-                    procedure_group=d.group or None,
-                    evidence=why,
-                )
-            )
+            self.alerts.append(resolved(d, aid, unit, at, why))
         x.open = tuple(keep)
+
+
+def resolved(d: Dossier, aid: str, unit: str | None, at: int, why: str) -> Alert:
+    """The resolution of one of the dossier's alerts, with the reason."""
+    _, rule, level, _ = aid.rsplit("/", 3)
+    return Alert(
+        id=aid,
+        status="resolved",
+        rule=rule,
+        level=level,
+        severity="info",
+        dossier=d.id,
+        at=to_iso(at),
+        unit=unit,
+        procedure=d.procedure or None,
+        procedure_group=d.group or None,
+        evidence=why,
+    )
 
 
 def rule_of(aid: str) -> str:

@@ -36,6 +36,24 @@ TRAIL_UNITS = 8
 """Units kept with their arrival times, for ping-pong evidence."""
 
 
+class Rewind(msgspec.Struct, array_like=True, gc=False):
+    """What the timers changed since the dossier's last event, so that a late event can be
+    applied in event time: the state as the last event left it is these fields put back.
+
+    Timers change only these (fired bits, the status on closure, the cached next level,
+    the alerts fired and open, the consultations' late flags); `judged` is the stream
+    instant the timers were brought up to, `latest` the latest instant one fired at."""
+
+    judged: int
+    latest: int
+    fired: int
+    status: int
+    deadline_next: int | None
+    emitted: int  # how many alert ids the dossier had emitted
+    open: tuple[tuple[str, str | None], ...]
+    pending: tuple[tuple[str, str, int, bool], ...]
+
+
 class Extra(msgspec.Struct, array_like=True, gc=False):
     unit_bounces: int = 0
     officer_bounces: int = 0
@@ -49,6 +67,7 @@ class Extra(msgspec.Struct, array_like=True, gc=False):
     open: tuple[tuple[str, str | None], ...] = ()  # firing alerts: (id, unit)
     completed_at: int | None = None
     late: bool = False
+    rewind: Rewind | None = None  # set while timers have fired since the last event
 
 
 class Dossier(msgspec.Struct, array_like=True, gc=False):
@@ -71,8 +90,9 @@ class Dossier(msgspec.Struct, array_like=True, gc=False):
     trail: tuple[str | int, ...] = ()  # flat (unit, since, unit, since, ...), collapsed
     officers: tuple[str | int, ...] = ()  # flat (officer, since, ...), collapsed
     seen_units: tuple[str, ...] = ()  # distinct units visited, capped
-    recent_ids: bytes = b""  # crc32 of the last event ids, for duplicate detection
+    seen: bytes = b""  # every event applied: 8-byte identity + 4-byte content digest each
     wake: int | None = None  # when the timer index will look at this dossier next
+    source: str = ""  # the system that sent its latest event: whose stream clock judges it
     x: Extra | None = None
 
     def extra(self) -> Extra:

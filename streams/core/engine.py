@@ -1,15 +1,22 @@
-"""The engine: dossier states, the deadline index and the clock, driving the pure core.
+"""The engine: dossier states and the one timer schedule, driving the pure core.
 
-Replay, the demo and tests use it directly; the Faust worker keeps the states in a
-table and the same index per partition.  Time comes in from outside (`advance`): a
-watermark of event time in replay, the wall clock live.
+Replay, the demo, the Faust worker and tests all drive this class; only where the states
+live differs (a packed dict here, the worker's table there: any `States`).  Time comes in
+from outside: `apply` takes an event at its own instant, `fire` and `advance` take the
+stream time a `SourceClocks` says (streams/core/clock.py) — no method reads a clock.
+
+The schedule is one `TimerIndex` per lane, a lane being (partition, source): a dossier is
+judged on the stream clock of the source that sent its latest event, in its partition.
+Its stored value carries its wake-up instant and its source's tag, so the schedule knows
+when and on whose clock a dossier wakes without decoding it.
 """
 
 from __future__ import annotations
 
 from collections import Counter
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from typing import Protocol
 
 from streams.core.alerts import Alert
 from streams.core.calendar import DAY, to_instant
@@ -17,8 +24,37 @@ from streams.core.dossier import COMPLETED, DELIVERED, FINISHED, Dossier
 from streams.core.events import DossierEvent, type_name
 from streams.core.machine import apply_event, fire_due, wake_hint
 from streams.core.policy import PolicyBook
-from streams.core.store import DossierStore
+from streams.core.store import DossierStore, source_tag
 from streams.core.timers import TimerIndex
+
+Lane = tuple[int, int]
+"""(partition, source tag): the dossiers judged on one stream clock."""
+
+
+class States(Protocol):
+    """Where the dossiers live: reads return copies; `put` stores (with the wake-up)."""
+
+    def get(self, key: str) -> Dossier | None: ...
+
+    def put(self, d: Dossier) -> None: ...
+
+    def discard(self, key: str) -> Dossier | None: ...
+
+    def live(self, key: str) -> tuple[int, int] | None: ...
+
+    def __iter__(self) -> Iterator[str]: ...
+
+
+class Observer(Protocol):
+    """Told of every change (metrics): the figures are the core's, exported by a driver."""
+
+    def applied(
+        self, event: DossierEvent, before: int | None, d: Dossier, alerts: list[Alert], at: int
+    ) -> None: ...
+
+    def fired(self, before: int, d: Dossier, alerts: list[Alert]) -> None: ...
+
+    def duplicate(self) -> None: ...
 
 
 @dataclass
@@ -31,7 +67,7 @@ class EngineStats:
     completed: int = 0
     completed_on_time: int = 0
     evicted: int = 0
-    wakes: int = 0  # dossiers the timer index handed to fire_due
+    wakes: int = 0  # dossiers the schedule handed to fire_due
 
     @property
     def by_type(self) -> Counter[str]:
@@ -44,90 +80,237 @@ POSTPONE_AFTER = 3600
 
 
 class Engine:
-    """Owns the dossiers in memory (packed: `DossierStore`); every alert goes through
-    `apply` or `advance`."""
+    """Owns the dossiers (`dossiers`, packed by default) and their schedule; every alert
+    goes through `apply`, `fire` or `advance`."""
 
-    def __init__(self, book: PolicyBook | None = None, *, retention_days: int = 30) -> None:
+    def __init__(
+        self,
+        book: PolicyBook | None = None,
+        *,
+        retention_days: int = 30,
+        store: States | None = None,
+        partition_of: Callable[[str], int] | None = None,
+        observer: Observer | None = None,
+        index: Callable[[], TimerIndex] = TimerIndex,
+    ) -> None:
         self.book = book or PolicyBook.builtin()
-        self.dossiers = DossierStore()
-        self.index = TimerIndex()
+        self.dossiers: States = store if store is not None else DossierStore()
+        self.lanes: dict[Lane, TimerIndex] = {}
+        self.source_names: dict[int, str] = {}  # source tag → name, for the clocks
+        self.partition_of = partition_of
+        self.observer = observer
         self.retention = retention_days * DAY
         self.stats = EngineStats()
-        self.now: int | None = None  # the latest instant the engine was advanced to
+        self.now: int | None = None  # the latest stream time any lane was advanced to
         self._types: Counter[type] = self.stats.by_type_class
+        self._new_index = index
+        # Handed out by `due` and not fired yet (the worker fires on a tick, later): an
+        # event meanwhile must file a new entry, the popped one being gone.
+        self._popped: set[str] = set()
+
+    # -- lanes ----------------------------------------------------------------------
+
+    def lane_of(self, key: str, source: str) -> Lane:
+        tag = source_tag(source)
+        if tag not in self.source_names:
+            self.source_names[tag] = source
+        return (self.partition_of(key) if self.partition_of else 0, tag)
+
+    def _index(self, lane: Lane) -> TimerIndex:
+        index = self.lanes.get(lane)
+        if index is None:
+            index = self.lanes[lane] = self._new_index()
+        return index
+
+    def lanes_of(self, partition: int) -> Iterator[tuple[Lane, str]]:
+        """The lanes of one partition with their source names."""
+        for lane in list(self.lanes):
+            if lane[0] == partition:
+                yield lane, self.source_names[lane[1]]
+
+    # -- events ---------------------------------------------------------------------
 
     def apply(self, event: DossierEvent, at: int | None = None) -> list[Alert]:
         """Apply one event (its dossier's own timers are brought up to its time first).
 
-        `at` is the event's instant when the caller has it already (`to_instant`)."""
+        `at` is the event's instant when the caller has it already (`to_instant`).
+        Raises `InvalidEvent` for a conflicting reuse of an event id (nothing changes)."""
         stats = self.stats
-        stats.events += 1
         key = event.subject
         t = to_instant(event.time) if at is None else at
         d = self.dossiers.get(key)
         if d is None:
-            stats.dossiers += 1
-            before_status = last = None
-            recent = b""
+            before_status = last = old_lane = None
+            seen = b""
         else:
-            before_status, last, recent = d.status, d.last_at, d.recent_ids
+            before_status, last, seen = d.status, d.last_at, d.seen
+            old_lane = self.lane_of(key, d.source) if d.wake is not None else None
         d, alerts = apply_event(d, event, self.book, t)
-        if d.recent_ids is recent:
+        if d.seen is seen:
+            stats.events += 1
             stats.duplicates += 1
+            if self.observer is not None:
+                self.observer.duplicate()
             return alerts
+        self._reschedule(d, d.last_at, old_lane)
+        self.dossiers.put(d)
+        stats.events += 1
+        if before_status is None:
+            stats.dossiers += 1
         self._types[type(event)] += 1
         if last is not None and t < last:
             stats.out_of_order += 1
         if d.status != before_status:
             self._count_finish(before_status, d)
-        self._reschedule(d, d.last_at)
-        self.dossiers.put(d)
-        self._compact_if_needed()  # moved wake-ups leave stale entries behind
+        self._compact_if_needed(d)  # moved wake-ups leave stale entries behind
+        if self.observer is not None:
+            self.observer.applied(event, before_status, d, alerts, t)
         return alerts
 
-    def advance(self, now: int) -> list[Alert]:
-        """Move the clock to `now`: fire every timer strictly before it, earliest first."""
-        if self.now is not None and now <= self.now:
+    # -- time -----------------------------------------------------------------------
+
+    def due(self, lane: Lane, now: int) -> list[str]:
+        """The lane's dossiers with a wake-up strictly before `now`, earliest first; each
+        leaves the schedule until `fire` (or an event) files it again."""
+        index = self.lanes.get(lane)
+        if index is None:
             return []
-        self.now = now
-        first = self.index.next_instant()
+        first = index.next_instant()
         if first is None or first >= now:
             return []
-        out: list[Alert] = []
-        dossiers = self.dossiers
+        live, tag = self.dossiers.live, lane[1]
+
+        def instant(key: str) -> int | None:
+            entry = live(key)
+            return entry[0] if entry is not None and entry[1] == tag else None
+
         # Collected first (the index must not change under its iterator).
-        due = list(self.index.pop_due(now, dossiers.wake_of))
-        for key in due:
-            d = dossiers.get(key)
-            if d is None:
-                continue
-            d.wake = None
-            self.stats.wakes += 1
-            if d.status in FINISHED and d.last_at + self.retention < now:
-                dossiers.discard(key)
-                self.stats.evicted += 1
-                continue
-            before = d.status
-            out.extend(fire_due(d, now, self.book))
-            self._count_finish(before, d)
-            self._reschedule(d, now)
-            dossiers.put(d)
-        self._compact_if_needed()
+        keys = list(index.pop_due(now, instant))
+        self._popped.update(keys)
+        return keys
+
+    def fire(self, key: str, now: int) -> list[Alert]:
+        """Fire what is due on one dossier strictly before stream time `now`."""
+        popped = key in self._popped
+        self._popped.discard(key)
+        d = self.dossiers.get(key)
+        if d is None:
+            return []
+        if self.now is None or now > self.now:
+            self.now = now
+        lane = self.lane_of(key, d.source)
+        if d.wake is not None and d.wake >= now:
+            # Not due yet at this stream time (a stale tick, or one capped to its clock).
+            if popped:
+                self._index(lane).schedule(key, None, d.wake)  # its entry was handed out
+            return []
+        d.wake = None
+        self.stats.wakes += 1
+        if d.status in FINISHED and d.last_at + self.retention < now:
+            self.dossiers.discard(key)
+            self.stats.evicted += 1
+            return []
+        before = d.status
+        alerts = fire_due(d, now, self.book)
+        self._count_finish(before, d)
+        self._reschedule(d, now, lane)
+        self.dossiers.put(d)
+        self._compact_if_needed(d)
+        if self.observer is not None:
+            self.observer.fired(before, d, alerts)
+        return alerts
+
+    def advance(self, now: int, lanes: Iterable[Lane] | None = None) -> list[Alert]:
+        """Move the stream time of every lane (or the given ones) to `now`: fire every
+        timer strictly before it, earliest first in each lane."""
+        if lanes is None and self.now is not None and now <= self.now:
+            return []
+        if self.now is None or now > self.now:
+            self.now = now
+        out: list[Alert] = []
+        for lane in sorted(self.lanes) if lanes is None else lanes:
+            for key in self.due(lane, now):
+                out.extend(self.fire(key, now))
         return out
 
-    def _compact_if_needed(self) -> None:
-        """Rebuild the index from the store (so only after the dossier is put back)."""
-        if self.index.needs_compaction():
-            dossiers = self.dossiers
-            self.index.rebuild(
-                (wake, key) for key in dossiers if (wake := dossiers.wake_of(key)) is not None
-            )
+    # -- the schedule ---------------------------------------------------------------
+
+    def _reschedule(self, d: Dossier, now: int, old_lane: Lane | None) -> None:
+        lane = self.lane_of(d.id, d.source)
+        current = d.wake
+        moved = current is not None and (lane != old_lane or d.id in self._popped)
+        if moved:
+            current = None  # its live entry is in another lane's index, or handed out
+        horizon = None if current is None else current + POSTPONE_AFTER
+        # Computed before the schedule changes: calendar arithmetic is the part that can
+        # fail, and a failure must leave the schedule as it was.
+        hint = wake_hint(d, self.book[d.policy], self.retention, now, horizon)
+        if moved:
+            if old_lane in self.lanes and d.id not in self._popped:
+                self.lanes[old_lane].forget(d.wake)
+            self._popped.discard(d.id)
+        index = self._index(lane)
+        if hint is not None and current is not None and hint > current + POSTPONE_AFTER:
+            # Far later (a finished dossier waiting for eviction, a stall clock restarted
+            # days later): a stale entry is cheaper than waking for nothing.
+            d.wake = index.postpone(d.id, hint)
+        else:
+            d.wake = index.schedule(d.id, current, hint)
+
+    def _compact_if_needed(self, d: Dossier) -> None:
+        """Rebuild a lane's index from the states (so only after the dossier is put back)."""
+        lane = self.lane_of(d.id, d.source)
+        index = self.lanes[lane]
+        if index.needs_compaction():
+            self.rebuild_lane(lane)
+
+    def rebuild_lane(self, lane: Lane) -> None:
+        live, part = self.dossiers.live, self.partition_of
+        entries = []
+        for key in self.dossiers:
+            entry = live(key)
+            if entry is None or entry[1] != lane[1]:
+                continue
+            if part is not None and part(key) != lane[0]:
+                continue
+            entries.append((entry[0], key))
+        self.lanes[lane].rebuild(entries)
+
+    def rebuild(self, keys: Iterable[str] | None = None) -> int:
+        """Start the schedule afresh from the states (after a rebalance or a restart);
+        how many dossiers wait for a wake-up."""
+        self.lanes = {}
+        self._popped.clear()
+        entries: dict[Lane, list[tuple[int, str]]] = {}
+        live = self.dossiers.live
+        for key in self.dossiers if keys is None else keys:
+            entry = live(key)
+            if entry is None:
+                continue
+            wake, tag = entry
+            if tag not in self.source_names:
+                d = self.dossiers.get(key)
+                if d is None:
+                    continue
+                self.source_names[tag] = d.source
+            lane = (self.partition_of(key) if self.partition_of else 0, tag)
+            entries.setdefault(lane, []).append((wake, key))
+        for lane, items in entries.items():
+            self._index(lane).rebuild(items)
+        return sum(len(items) for items in entries.values())
+
+    def waiting(self) -> int:
+        return sum(index.live for index in self.lanes.values())
 
     def forget(self, key: str) -> None:
         """Drop a dossier now (e.g. a replayed case that can have no further events)."""
         d = self.dossiers.discard(key)
         if d is not None:
-            self.index.forget(d.wake)
+            if d.wake is not None:
+                lane = self.lane_of(key, d.source)
+                if lane in self.lanes and key not in self._popped:
+                    self.lanes[lane].forget(d.wake)
+            self._popped.discard(key)
             self.stats.evicted += 1
 
     def drain(self, events: Iterable[DossierEvent]) -> list[Alert]:
@@ -135,17 +318,6 @@ class Engine:
         for e in events:
             out.extend(self.apply(e))
         return out
-
-    def _reschedule(self, d: Dossier, now: int) -> None:
-        current = d.wake
-        horizon = None if current is None else current + POSTPONE_AFTER
-        hint = wake_hint(d, self.book[d.policy], self.retention, now, horizon)
-        if hint is not None and current is not None and hint > current + POSTPONE_AFTER:
-            # Far later (a finished dossier waiting for eviction, a stall clock restarted
-            # days later): a stale entry is cheaper than waking for nothing.
-            d.wake = self.index.postpone(d.id, hint)
-        else:
-            d.wake = self.index.schedule(d.id, current, hint)
 
     def _count_finish(self, before: int | None, d: Dossier) -> None:
         if before == d.status or d.status not in (COMPLETED, DELIVERED):
@@ -156,5 +328,12 @@ class Engine:
         if d.x is not None and not d.x.late:
             self.stats.completed_on_time += 1
 
-    def open_dossiers(self) -> Iterable[Dossier]:
-        return (d for d in self.dossiers.values() if d.status not in FINISHED)
+    def states(self) -> Iterator[Dossier]:
+        """Every dossier held (copies)."""
+        for key in list(self.dossiers):
+            d = self.dossiers.get(key)
+            if d is not None:
+                yield d
+
+    def open_dossiers(self) -> Iterator[Dossier]:
+        return (d for d in self.states() if d.status not in FINISHED)

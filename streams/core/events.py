@@ -8,6 +8,7 @@ whose message names the field.
 
 from __future__ import annotations
 
+import re
 from datetime import datetime
 from typing import Annotated, Any, ClassVar, Literal
 
@@ -15,6 +16,8 @@ import msgspec
 
 MAX_EVENT_BYTES = 256 * 1024
 """Larger payloads are rejected unread: a state-change event is a few hundred bytes."""
+MAX_JSON_DEPTH = 16
+"""An event nests 2 deep; unknown fields nested 100,000 deep would overflow the decoder."""
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -29,16 +32,23 @@ class InvalidEvent(ValueError):
         {
             "not_json",
             "too_large",
+            "too_deep",
+            "bad_text",
             "unknown_type",
             "missing_field",
             "bad_field",
             "bad_spec",
             "bad_key",
+            "time_out_of_range",
+            "bad_time_limit",
+            "conflicting_duplicate",
+            "too_many_events",
         }
     )
 
     def __init__(self, reason: str, message: str) -> None:
-        assert reason in self.REASONS, reason
+        if reason not in self.REASONS:  # a programming error, said loudly
+            raise ValueError(f"unknown reject reason {reason!r}")
         super().__init__(message)
         self.reason = reason
         self.message = message
@@ -204,16 +214,58 @@ def _classify(err: msgspec.ValidationError, raw: bytes) -> InvalidEvent:
     return InvalidEvent("bad_field", text)
 
 
-def decode_event(raw: bytes | bytearray | memoryview | str) -> DossierEvent:
+_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+"""JSON strings (skipped whole, so brackets inside them do not count) and brackets."""
+
+
+def _depth(raw: bytes) -> int:
+    depth = deepest = 0
+    for token in _TOKENS.finditer(raw):
+        c = token.group()
+        if c in (b"{", b"["):
+            depth += 1
+            deepest = max(deepest, depth)
+        elif c in (b"}", b"]"):
+            depth -= 1
+    return deepest
+
+
+def check_shape(
+    raw: bytes, *, max_bytes: int = MAX_EVENT_BYTES, max_depth: int = MAX_JSON_DEPTH
+) -> None:
+    """What is checked before decoding: size, nesting depth, UTF-8 (the decoder would
+    raise outside its own error types on bad bytes, or overflow on deep nesting)."""
+    if len(raw) > max_bytes:
+        raise InvalidEvent("too_large", f"event is {len(raw)} bytes, limit {max_bytes}")
+    # Counting is C speed; a real event has three brackets, so the scan is for oddities.
+    if raw.count(b"{") + raw.count(b"[") > max_depth and _depth(raw) > max_depth:
+        raise InvalidEvent("too_deep", f"JSON nested deeper than {max_depth} levels")
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise InvalidEvent(
+            "bad_text", f"not valid UTF-8 at byte {err.start}: {err.reason}"
+        ) from None
+
+
+def decode_event(
+    raw: bytes | bytearray | memoryview | str,
+    *,
+    max_bytes: int = MAX_EVENT_BYTES,
+    max_depth: int = MAX_JSON_DEPTH,
+) -> DossierEvent:
     """Parse and validate one CloudEvent; raise `InvalidEvent` naming field and reason."""
     if isinstance(raw, str):
-        raw = raw.encode()
-    if len(raw) > MAX_EVENT_BYTES:
-        raise InvalidEvent("too_large", f"event is {len(raw)} bytes, limit {MAX_EVENT_BYTES}")
+        try:
+            raw = raw.encode()
+        except UnicodeEncodeError as err:  # a lone surrogate in a str
+            raise InvalidEvent("bad_text", f"not valid text: {err.reason}") from None
+    raw = bytes(raw)
+    check_shape(raw, max_bytes=max_bytes, max_depth=max_depth)
     try:
         event: DossierEvent = _decoder.decode(raw)
     except msgspec.ValidationError as err:
-        raise _classify(err, bytes(raw)) from None
+        raise _classify(err, raw) from None
     except msgspec.DecodeError as err:
         raise InvalidEvent("not_json", f"not a JSON object: {err}") from None
     return event
@@ -226,9 +278,10 @@ def encode_event(event: DossierEvent) -> bytes:
 def event_from_dict(obj: dict[str, Any]) -> DossierEvent:
     """Validate a dict (e.g. built by an adapter) through the same path as wire bytes."""
     try:
-        return decode_event(_encoder.encode(obj))
-    except TypeError as err:  # not JSON-serialisable
-        raise InvalidEvent("bad_field", str(err)) from None
+        raw = _encoder.encode(obj)
+    except (TypeError, UnicodeEncodeError, OverflowError, RecursionError) as err:
+        raise InvalidEvent("bad_field", f"not JSON-serialisable: {err}") from None
+    return decode_event(raw)
 
 
 def type_name(event: DossierEvent) -> str:

@@ -8,10 +8,15 @@ so a dossier's alerts depend only on its own events and the instants it is looke
 never on how a replay interleaves dossiers or how often the clock advances.
 
 Rules for awkward input (principle 5):
-* duplicate event ids (the last `RECENT_IDS` of a dossier) are dropped;
+* an event is identified by (source, id) for the life of its dossier: the same event again
+  is dropped; the same identity with other content is a `conflicting_duplicate` reject;
 * an event older than the dossier's latest applied event is applied in arrival order
   (one Kafka partition keeps the emitter's order) with the dossier clock held where it
   is: time never runs backwards, so no timer fires twice or un-fires;
+* a late event — one dated before timers that already fired on stream time — is applied
+  in event time: the dossier goes back to the state its last event left (`Rewind`), takes
+  the event, and is brought up to the stream time again; alerts the event proves wrong
+  are resolved ("late event"), alerts it reveals fire, the rest stay as they were;
 * events for a dossier never submitted or received are tracked (units, officers) with
   no time limit until a receipt arrives;
 * events after completion change nothing but `delivered`.
@@ -22,13 +27,16 @@ from __future__ import annotations
 import sys
 import zlib
 from collections.abc import Callable
+from hashlib import blake2b
 from typing import Any
+
+import msgspec
 
 from streams.core import alerts as r
 from streams.core import events as ev
 from streams.core.alerts import Alert
 from streams.core.calendar import DAY, local_day, to_instant, to_iso
-from streams.core.context import Ctx, rule_of
+from streams.core.context import Ctx, resolved, rule_of
 from streams.core.detectors import citizen, consultation, deadline, one_stop, referrals, stall
 from streams.core.dossier import (
     COMPLETED,
@@ -41,11 +49,20 @@ from streams.core.dossier import (
     TRANSFER_BIT,
     WITHDRAWN,
     Dossier,
+    Rewind,
+    decode_state,
+    encode_state,
 )
 from streams.core.policy import Policy, PolicyBook, parse_limit
 
-RECENT_IDS = 8
-_ID_BYTES = 4
+IDENTITY_BYTES = 8
+"""blake2b of (source, id): two different events of one dossier collide with odds of
+about n²/2⁶⁵ — none in practice; a 32-bit hash would drop real events."""
+CONTENT_BYTES = 4
+"""crc32 of the event's canonical encoding: tells a redelivery from a conflicting reuse."""
+SEEN_BYTES = IDENTITY_BYTES + CONTENT_BYTES
+
+_canonical = msgspec.json.Encoder()
 
 
 def compute_due(limit: str, start: int, p: Policy) -> int:
@@ -112,17 +129,56 @@ def _fire_stall(ctx: Ctx, d: Dossier, at: int) -> None:
     stall.fire(ctx, d, at + 1)
 
 
-def _catch_up(ctx: Ctx, d: Dossier, now: int) -> None:
+def _catch_up(ctx: Ctx, d: Dossier, now: int) -> int | None:
+    """Fire every timer strictly before `now`, in time order; the latest instant fired."""
     p = ctx.policy
+    latest = None
     while (timer := _timers(d, p, now)) is not None:
         at, fire = timer
         fire(ctx, d, at)
+        latest = at
+    return latest
+
+
+def _mark(d: Dossier, judged: int, latest: int) -> Rewind:
+    x = d.x
+    return Rewind(
+        judged=judged,
+        latest=latest,
+        fired=d.fired,
+        status=d.status,
+        deadline_next=d.deadline_next,
+        emitted=len(x.emitted) if x is not None else 0,
+        open=x.open if x is not None else (),
+        pending=x.pending if x is not None else (),
+    )
+
+
+def _judge(ctx: Ctx, d: Dossier, now: int) -> None:
+    """Bring the timers up to stream time `now`, keeping what the last event left behind
+    (the first time timers change anything after it) for a late event to rewind to."""
+    x = d.x
+    keep = x.rewind if x is not None else None
+    before = (
+        _mark(d, now, now) if keep is None else None
+    )  # cheap: a few fields, no copies of the tuples
+    latest = _catch_up(ctx, d, now)
+    if latest is None:
+        return
+    if keep is None:
+        assert before is not None
+        before.latest = latest
+        d.extra().rewind = before
+    else:
+        keep.judged = max(keep.judged, now)
+        keep.latest = max(keep.latest, latest)
 
 
 def fire_due(d: Dossier, now: int, book: PolicyBook) -> list[Alert]:
-    """Fire the dossier's timers that fell due strictly before `now`, in time order."""
+    """Fire the dossier's timers that fell due strictly before stream time `now`, in
+    time order."""
     ctx = Ctx(book[d.policy])
-    _catch_up(ctx, d, now)
+    _judge(ctx, d, now)
     return ctx.alerts
 
 
@@ -174,15 +230,36 @@ def wake_hint(
 # -- events ---------------------------------------------------------------------------
 
 
-def _is_duplicate(d: Dossier, event_id: str) -> bool:
-    key = zlib.crc32(event_id.encode()).to_bytes(_ID_BYTES, "little")
-    recent = d.recent_ids
-    found = recent.find(key)
-    while found >= 0:  # a match must sit on a whole id, not straddle two
-        if found % _ID_BYTES == 0:
-            return True
-        found = recent.find(key, found + 1)
-    d.recent_ids = recent[_ID_BYTES - RECENT_IDS * _ID_BYTES :] + key
+def identity(event: ev.DossierEvent) -> bytes:
+    """The 8-byte identity of an event: (source, id)."""
+    return blake2b(
+        event.source.encode() + b"\x00" + event.id.encode(), digest_size=IDENTITY_BYTES
+    ).digest()
+
+
+def _is_duplicate(d: Dossier, event: ev.DossierEvent, max_events: int) -> bool:
+    """True for an event seen before; records a new one.  The same identity with other
+    content is not a redelivery but a reuse of the id: rejected, never applied."""
+    ident = identity(event)
+    content = zlib.crc32(_canonical.encode(event)).to_bytes(CONTENT_BYTES, "little")
+    seen = d.seen
+    found = seen.find(ident)
+    while found >= 0:  # a match must sit on a whole record, not straddle two
+        if found % SEEN_BYTES == 0:
+            if seen[found + IDENTITY_BYTES : found + SEEN_BYTES] == content:
+                return True
+            raise ev.InvalidEvent(
+                "conflicting_duplicate",
+                f"event {event.source!r}/{event.id!r} was applied to dossier {d.id!r} before"
+                " with other content: an event id must not be reused",
+            )
+        found = seen.find(ident, found + 1)
+    if len(seen) >= max_events * SEEN_BYTES:
+        raise ev.InvalidEvent(
+            "too_many_events",
+            f"dossier {d.id!r} already has {max_events} events, the most one dossier may have",
+        )
+    d.seen = seen + ident + content
     return False
 
 
@@ -191,12 +268,25 @@ def apply_event(
 ) -> tuple[Dossier, list[Alert]]:
     """Apply one validated event to a dossier's state; return the state and new alerts.
 
-    `at` is the event's instant when the caller has it already (to_instant(event.time))."""
+    `at` is the event's instant when the caller has it already (to_instant(event.time)).
+    A redelivered event returns the state with `seen` unchanged (the same bytes object)
+    and no alerts; a conflicting reuse of an event id raises `InvalidEvent`."""
     t = to_instant(event.time) if at is None else at
     if d is None:
         d = Dossier(id=event.subject, policy=book.index_for_day(local_day(t)), last_at=t, since=t)
-    if _is_duplicate(d, event.id):
+    if _is_duplicate(d, event, book.bounds.max_events_per_dossier):
         return d, []
+    d.source = sys.intern(event.source)
+    x = d.x
+    if x is not None and x.rewind is not None:
+        rewind, x.rewind = x.rewind, None  # this event's state is the new starting point
+        if max(t, d.last_at) <= rewind.latest:
+            return _apply_late(d, event, book, t, rewind)
+    ctx = _apply(d, event, book, t)
+    return d, ctx.alerts
+
+
+def _apply(d: Dossier, event: ev.DossierEvent, book: PolicyBook, t: int) -> Ctx:
     if type(event) is ev.Received and d.status in (NEW, SUBMITTED):
         d.policy = book.index_for_day(local_day(t))  # judged by the rules of its receipt day
     ctx = Ctx(book[d.policy])
@@ -208,12 +298,89 @@ def apply_event(
         t = d.last_at
     d.last_at = t
     if d.status in FINISHED and type(event) is not ev.Delivered:
-        return d, ctx.alerts
+        return ctx
     handler = _HANDLERS[type(event)]
     handler(ctx, d, event, t)
     if d.status not in FINISHED:
         stall.progressed(ctx, d, t)
-    return d, ctx.alerts
+    return ctx
+
+
+def _apply_late(
+    now: Dossier, event: ev.DossierEvent, book: PolicyBook, t: int, rewind: Rewind
+) -> tuple[Dossier, list[Alert]]:
+    """A late event: replay it on the state its dossier's last event left, bring that up
+    to the stream time again, and say only what differs from what was already said."""
+    was = decode_state(encode_state(now))  # what the world has been told, as it stands
+    d = now
+    d.fired, d.status, d.deadline_next = rewind.fired, rewind.status, rewind.deadline_next
+    x = d.extra()
+    x.emitted, x.open, x.pending = x.emitted[: rewind.emitted], rewind.open, rewind.pending
+    d.wake = None  # its timers must be looked at from the event on
+    ctx = _apply(d, event, book, t)
+    _judge(ctx, d, rewind.judged)
+    told_open = dict(was.x.open) if was.x is not None else {}
+    told = set(was.x.emitted) if was.x is not None else set()
+    x = d.extra()
+    out: list[Alert] = []
+    fired_now: set[str] = set()
+    resolved: set[str] = set()
+    for a in ctx.alerts:
+        if a.status == "firing":
+            if a.id not in told:  # revealed by the event
+                out.append(a)
+                fired_now.add(a.id)
+        elif a.id in told_open or a.id in fired_now:
+            out.append(a)
+            resolved.add(a.id)
+    still_open = {aid for aid, _ in x.open}
+    wrong: set[str] = set()
+    for aid, unit in told_open.items():
+        if aid not in still_open and aid not in resolved:
+            out.append(_proved_wrong(d, aid, unit, event, t))
+            wrong.add(aid)
+    for aid, unit in x.open:
+        if aid not in told_open and aid not in fired_now and aid in told:
+            # Resolved in the world by a timer the event undid (the closure of a dossier
+            # whose supplement was in fact on time): open again.
+            out.append(_reopened(d, aid, unit, event, t))
+    # What was said stays said, but for the alerts proved wrong: should one hold after
+    # all later (a second supplement request undoing the first one's effect), it fires.
+    said = (aid for aid in (was.x.emitted if was.x else ()) if aid not in wrong)
+    x.emitted = tuple(dict.fromkeys((*x.emitted, *said)))
+    return d, out
+
+
+def _proved_wrong(d: Dossier, aid: str, unit: str | None, event: Any, t: int) -> Alert:
+    return resolved(
+        d,
+        aid,
+        unit,
+        t,
+        f"late event: {ev.type_name(event)} of {to_iso(t)} arrived after this alert"
+        " fired; judged in event time the alert does not hold",
+    )
+
+
+def _reopened(d: Dossier, aid: str, unit: str | None, event: Any, t: int) -> Alert:
+    _, rule, level, _ = aid.rsplit("/", 3)
+    calm = level.startswith("near_due") or level == "warning" or rule in r.WARNING_RULES
+    return Alert(
+        id=aid,
+        status="firing",
+        rule=rule,
+        level=level,
+        severity="warning" if calm else "critical",
+        dossier=d.id,
+        at=to_iso(t),
+        unit=unit,
+        officer=d.officer,
+        procedure=d.procedure or None,
+        procedure_group=d.group or None,
+        due=to_iso(d.due) if d.due is not None else None,
+        evidence=f"open again: the late event {ev.type_name(event)} of {to_iso(t)} undid what"
+        " had resolved this alert",
+    )
 
 
 def _move(ctx: Ctx, d: Dossier, unit: str, t: int) -> None:
@@ -369,4 +536,4 @@ _HANDLERS: dict[type, Callable[[Ctx, Dossier, Any, int], None]] = {
     ev.Withdrawn: _on_withdrawn,
 }
 
-__all__ = ["RECENT_IDS", "apply_event", "compute_due", "fire_due", "r", "rule_of", "wake_hint"]
+__all__ = ["SEEN_BYTES", "apply_event", "compute_due", "fire_due", "r", "rule_of", "wake_hint"]

@@ -12,7 +12,7 @@ import tomllib
 from bisect import bisect_right
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime
 from functools import lru_cache
 from importlib import resources
 from pathlib import Path
@@ -28,6 +28,11 @@ from streams.core.calendar import (
     hours_from_pairs,
     parse_clock,
 )
+from streams.core.events import MAX_EVENT_BYTES, MAX_JSON_DEPTH
+
+FIRST_DAY = date(1900, 1, 1)
+LAST_DAY = date(2200, 12, 31)
+"""What the calendar can count in at all (bounds must lie within)."""
 
 LimitKind = Literal["wd", "d", "wh", "h"]
 _LIMIT = re.compile(r"^([0-9]+(?:\.[0-9]+)?)(wd|d|wh|h)$")
@@ -67,6 +72,35 @@ def parse_limit(text: str) -> TimeLimit:
 
 
 @dataclass(frozen=True, slots=True)
+class Bounds:
+    """What an event may say at all: anything outside is rejected before it reaches a
+    dossier, so no value an outsider writes can make one event cost more than another
+    (calendar arithmetic over 10**20 working days) or reach dates the calendar refuses."""
+
+    earliest: date = date(1990, 1, 1)
+    """Events, due dates and reply deadlines before this day are "time out of range"."""
+    latest: date = date(2100, 12, 31)
+    max_working_days: int = 3650
+    """The longest time limit in working days (about 14 years) — and in calendar days."""
+    max_working_hours: int = 3650 * 8
+    max_hours: int = 3650 * 24
+    max_event_bytes: int = MAX_EVENT_BYTES
+    max_json_depth: int = MAX_JSON_DEPTH
+    max_events_per_dossier: int = 5000
+    """Far beyond any real dossier; what keeps one dossier's state (12 bytes per event
+    for its identities) and its duplicate check bounded."""
+
+    def limit_ok(self, limit: TimeLimit) -> bool:
+        if limit.amount <= 0:
+            return False
+        if limit.kind in ("wd", "d"):
+            return limit.amount <= self.max_working_days
+        if limit.kind == "wh":
+            return limit.amount <= self.max_working_hours
+        return limit.amount <= self.max_hours
+
+
+@dataclass(frozen=True, slots=True)
 class Procedure:
     time_limit: TimeLimit
     group: str
@@ -97,6 +131,7 @@ class Policy:
     office_hours: tuple[Span, ...] = DEFAULT_HOURS
     unit_calendars: Mapping[str, CalendarSpec] = field(default_factory=dict)
     national_holidays: bool = True
+    bounds: Bounds = Bounds()
     stall_seconds: int = field(init=False, default=0)
     """`stall_working_days` as working-day seconds, read on every event."""
 
@@ -134,6 +169,9 @@ class PolicyBook:
             raise PolicyError("no policy given")
         self.policies: tuple[Policy, ...] = tuple(ordered)
         self._starts = [date_to_day(p.effective_from) for p in ordered]
+        # An event is checked before anyone knows which policy will judge its dossier:
+        # the bounds of the newest policy are the contract's.
+        self.bounds: Bounds = ordered[-1].bounds
 
     def index_for_day(self, local_day: int) -> int:
         """Index of the policy in force on that local day (the earliest for older days)."""
@@ -235,6 +273,12 @@ def _text(v: Any) -> str:
     return v
 
 
+def _date(v: Any) -> date:
+    if not isinstance(v, date) or isinstance(v, datetime):
+        raise TypeError(f"expected a date like 2100-12-31, got {v!r}")
+    return v
+
+
 def _limit(v: Any) -> TimeLimit:
     return TimeLimit.parse(_text(v))
 
@@ -275,6 +319,7 @@ def load_policy_text(text: str, source: str = "<policy>") -> Policy:
         "consultation",
         "one_stop",
         "procedures",
+        "bounds",
     )
     r.check_keys("", raw, sections)
 
@@ -376,6 +421,49 @@ def load_policy_text(text: str, source: str = "<policy>") -> Policy:
     r.check_keys("one_stop", os_, os_keys)
     nonneg: Callable[[int], bool] = lambda v: v >= 0  # noqa: E731
 
+    bo = r.table("bounds")
+    bounds_keys = (
+        "earliest_event_day",
+        "latest_event_day",
+        "max_time_limit_working_days",
+        "max_time_limit_working_hours",
+        "max_time_limit_hours",
+        "max_events_per_dossier",
+        "max_event_bytes",
+        "max_json_depth",
+    )
+    r.check_keys("bounds", bo, bounds_keys)
+    positive: Callable[[int], bool] = lambda v: v > 0  # noqa: E731
+    in_range: Callable[[date], bool] = lambda v: FIRST_DAY <= v <= LAST_DAY  # noqa: E731
+    span = f"a date between {FIRST_DAY} and {LAST_DAY}"
+    default = Bounds()
+    bounds = Bounds(
+        earliest=r.value(
+            bo, "bounds", "earliest_event_day", _date, default.earliest, in_range, span
+        ),
+        latest=r.value(bo, "bounds", "latest_event_day", _date, default.latest, in_range, span),
+        max_working_days=r.value(
+            bo, "bounds", "max_time_limit_working_days", _integer, 3650, positive, "> 0"
+        ),
+        max_working_hours=r.value(
+            bo, "bounds", "max_time_limit_working_hours", _integer, 3650 * 8, positive, "> 0"
+        ),
+        max_hours=r.value(
+            bo, "bounds", "max_time_limit_hours", _integer, 3650 * 24, positive, "> 0"
+        ),
+        max_events_per_dossier=r.value(
+            bo, "bounds", "max_events_per_dossier", _integer, 5000, positive, "> 0"
+        ),
+        max_event_bytes=r.value(
+            bo, "bounds", "max_event_bytes", _integer, MAX_EVENT_BYTES, positive, "> 0"
+        ),
+        max_json_depth=r.value(
+            bo, "bounds", "max_json_depth", _integer, MAX_JSON_DEPTH, lambda v: v >= 3, "≥ 3"
+        ),
+    )
+    if bounds.latest <= bounds.earliest:
+        raise r.fail("bounds.latest_event_day", "must be after earliest_event_day")
+
     procedures: dict[str, Procedure] = {}
     for code, spec in r.table("procedures").items():
         key = f"procedures.{code}"
@@ -432,4 +520,5 @@ def load_policy_text(text: str, source: str = "<policy>") -> Policy:
         office_hours=office,
         unit_calendars=unit_specs,
         national_holidays=national,
+        bounds=bounds,
     )

@@ -4,20 +4,65 @@ As Python objects a dossier costs about 800 bytes (a struct, a dozen ints, tuple
 units and officers, the duplicate-id bytes); packed it is its msgpack state, about 200.
 The Faust worker keeps the same state bytes in its table; the engine keeps them here.
 
-Each value is the dossier's wake-up instant (8 bytes) followed by its state, so the
-deadline index asks "when does this dossier wake?" without decoding anything.  Reading
-a dossier decodes a fresh copy: change it, then `put` it back.
+Each value is a header — the layout version (1 byte), the dossier's wake-up instant and
+the tag of the source whose stream clock judges it (8 bytes each) — followed by its
+state, so the timer schedule asks "when, and on whose clock, does this dossier wake?"
+without decoding anything.  Reading a dossier decodes a fresh copy: change it, then
+`put` it back.  The worker's table holds the same values (`pack` / `unpack`).
 """
 
 from __future__ import annotations
 
 import struct
 from collections.abc import Iterator, Mapping
+from hashlib import blake2b
 
 from streams.core.dossier import Dossier, decode_state, encode_state
 
-_WAKE = struct.Struct("<q")
+LAYOUT = 1
+"""Version of the stored layout: a reader meeting another refuses it by name."""
+_HEADER = struct.Struct("<Bqq")
 _NO_WAKE = -(2**63)  # a dossier with no wake-up (nothing pending)
+
+_TAGS: dict[str, int] = {}
+
+
+class StoredStateError(ValueError):
+    """A stored value this version cannot read."""
+
+
+def source_tag(source: str) -> int:
+    """A stable 64-bit tag of a source name (the same in every process and restart)."""
+    tag = _TAGS.get(source)
+    if tag is None:
+        if len(_TAGS) > 4096:
+            _TAGS.clear()
+        digest = blake2b(source.encode(), digest_size=8).digest()
+        tag = _TAGS[source] = int.from_bytes(digest, "little", signed=True)
+    return tag
+
+
+def pack(d: Dossier) -> bytes:
+    """The stored value of a dossier: header, then its state packed."""
+    wake = _NO_WAKE if d.wake is None else d.wake
+    return _HEADER.pack(LAYOUT, wake, source_tag(d.source)) + _pack(d)
+
+
+def unpack(key: str, raw: bytes | memoryview) -> Dossier:
+    if raw[0] != LAYOUT:
+        raise StoredStateError(
+            f"stored state of {key!r} has layout {raw[0]}, this version reads {LAYOUT}"
+        )
+    return _unpack(key, raw)
+
+
+def live(raw: bytes) -> tuple[int, int] | None:
+    """(wake-up instant, source tag) of a stored value, None when it has no wake-up (or
+    is not a value this version can read)."""
+    if len(raw) < _HEADER.size or raw[0] != LAYOUT:
+        return None
+    _, wake, tag = _HEADER.unpack_from(raw)
+    return None if wake == _NO_WAKE else (wake, tag)
 
 
 class DossierStore(Mapping[str, Dossier]):
@@ -44,14 +89,19 @@ class DossierStore(Mapping[str, Dossier]):
 
     def put(self, d: Dossier) -> None:
         """Store (or replace) the dossier's state, its wake-up included."""
-        self._raw[d.id] = _WAKE.pack(_NO_WAKE if d.wake is None else d.wake) + _pack(d)
+        self._raw[d.id] = pack(d)
+
+    def live(self, key: str) -> tuple[int, int] | None:
+        """The dossier's wake-up instant and source tag, read without decoding its state."""
+        raw = self._raw.get(key)
+        return None if raw is None else live(raw)
 
     def wake_of(self, key: str) -> int | None:
         """The dossier's wake-up instant, read without decoding its state."""
         raw = self._raw.get(key)
         if raw is None:
             return None
-        wake: int = _WAKE.unpack_from(raw)[0]
+        wake: int = _HEADER.unpack_from(raw)[1]
         return None if wake == _NO_WAKE else wake
 
     def discard(self, key: str) -> Dossier | None:
@@ -82,8 +132,8 @@ def _pack(d: Dossier) -> bytes:
         d.id, d.unit, d.officer, d.seen_units = key, unit, officer, seen
 
 
-def _unpack(key: str, raw: bytes) -> Dossier:
-    d = decode_state(memoryview(raw)[_WAKE.size :])
+def _unpack(key: str, raw: bytes | memoryview) -> Dossier:
+    d = decode_state(memoryview(raw)[_HEADER.size :])
     d.id = key
     if d.unit == "" and d.trail:
         d.unit = str(d.trail[-2])

@@ -1,9 +1,13 @@
 """`dossierwatch replay`: run the detection core over a log file at full speed.
 
-Event time drives the clock.  JSONL is a time-ordered stream, so the clock follows the
-events (a watermark); XES and CSV are grouped by case, so each dossier is replayed
-whole — its own timers catch up before each of its events — and the clock jumps to
-the end of the log at the end.  Both give the same alerts (see streams/core/machine).
+Stream time drives the timers, on the same clocks as the live worker
+(streams/core/clock.py) with the file never "caught up" until its end: each source's
+clock follows its events.  JSONL is a time-ordered stream, so the timers of a source's
+dossiers are brought up to its clock as its events come; XES and CSV are grouped by case,
+so each dossier is replayed whole — its own timers catch up before each of its events.
+At the end every dossier still open is judged as of one audit instant (`until`: by
+default the file's last event time, stated in the report).  Both give the same alerts
+(see streams/core/machine).
 """
 
 from __future__ import annotations
@@ -16,13 +20,14 @@ from dataclasses import dataclass, field
 from typing import IO, Any
 
 from streams.core.alerts import Alert
+from streams.core.boundary import Reject, admitted, take_event
 from streams.core.calendar import to_instant, to_iso
+from streams.core.clock import SourceClocks
 from streams.core.dossier import FINISHED, OPEN
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent, InvalidEvent
 from streams.core.policy import PolicyBook
 from streams.replay.csvlog import read_csv_log
-from streams.replay.jsonl import read_jsonl
+from streams.replay.jsonl import read_lines
 from streams.replay.logs import LogFormatError, LogTrace
 from streams.replay.mapping import Mapping, trace_events
 from streams.replay.xes import read_xes
@@ -59,11 +64,23 @@ class Summary:
 class Replay:
     """Feeds events to an engine and collects alerts and figures on the way."""
 
-    def __init__(self, engine: Engine, emit: Callable[[Alert], None]) -> None:
+    def __init__(
+        self,
+        engine: Engine,
+        emit: Callable[[Alert], None],
+        *,
+        grace: Callable[[str], int] = lambda _: 0,
+        skip_invalid: bool = False,
+        path: str = "",
+    ) -> None:
         self.engine = engine
         self.emit = emit
         self.summary = Summary()
         self.log_events = 0  # records read from the file (a trace event may map to several)
+        # A file is a backlog that is never caught up: the clocks follow event time only.
+        self.clocks = SourceClocks(settle=0, grace=grace, held=True)
+        self.skip_invalid = skip_invalid
+        self.path = path
 
     def _take(self, alerts: list[Alert]) -> None:
         s = self.summary
@@ -82,16 +99,34 @@ class Replay:
         if s.last is None or t > s.last:
             s.last = t
 
-    def stream(self, events: Iterator[DossierEvent]) -> None:
-        """A time-ordered stream: the clock follows the latest event time."""
-        engine = self.engine
-        for e in events:
+    def _reject(self, r: Reject, line: int) -> None:
+        if not self.skip_invalid:
+            raise LogFormatError(f"{r.reason}: {r.message}", path=self.path, line=line)
+        self.summary.invalid += 1
+
+    def stream(self, lines: Iterator[tuple[int, bytes]]) -> None:
+        """A time-ordered stream of raw events: each through the core's boundary."""
+        engine, clocks, bounds = self.engine, self.clocks, self.engine.book.bounds
+        judged: dict[str, int] = {}
+        for number, raw in lines:
+            event = admitted(raw, None, bounds, keyed=False)
+            if isinstance(event, Reject):
+                self._reject(event, number)
+                continue
             self.log_events += 1
-            t = to_instant(e.time)
+            t = to_instant(event.time)
             self._seen(t)
-            if engine.now is None or t > engine.now:
-                self._take(engine.advance(t))
-            self._take(engine.apply(e, t))
+            source = event.source
+            clocks.read(source, t, 0.0)
+            judge = clocks.judge(source, 0.0)
+            if judge is not None and judge > judged.get(source, judge - 1):
+                judged[source] = judge
+                self._take(engine.advance(judge, [engine.lane_of(event.subject, source)]))
+            alerts = take_event(engine, event)
+            if isinstance(alerts, Reject):
+                self._reject(alerts, number)
+                continue
+            self._take(alerts)
 
     def traces(self, traces: Iterator[LogTrace], mapping: Mapping, path: str) -> None:
         """Whole cases one after another; a case finished by its last event is dropped."""
@@ -101,25 +136,36 @@ class Replay:
             for e in trace_events(trace, mapping, path):
                 t = to_instant(e.time)
                 self._seen(t)
-                self._take(engine.apply(e, t))
+                alerts = take_event(engine, e)
+                if isinstance(alerts, Reject):
+                    self._reject(alerts, trace.line)
+                    continue
+                self._take(alerts)
             d = engine.dossiers.get(trace.case_id)
             if d is not None and d.status in FINISHED:
                 engine.forget(trace.case_id)
 
-    def finish(self) -> None:
-        if self.summary.last is not None:
-            self._take(self.engine.advance(self.summary.last + 1))
+    def finish(self, until: int | None = None) -> int | None:
+        """Judge every dossier still open as of `until` (default: the last event time);
+        the instant used."""
+        when = until if until is not None else self.summary.last
+        if when is not None:
+            self._take(self.engine.advance(when, sorted(self.engine.lanes)))
+            self.engine.now = when
+        return when
 
 
-def report(replay: Replay, *, path: str, fmt: str, seconds: float) -> dict[str, Any]:
+def report(
+    replay: Replay, *, path: str, fmt: str, seconds: float, until: int | None, stated: bool
+) -> dict[str, Any]:
     """The JSON report: stable keys that scripts can rely on."""
     s, engine = replay.summary, replay.engine
     stats = engine.stats
     by_rule: dict[str, dict[str, int]] = defaultdict(dict)
     for (rule, level), n in sorted(s.alerts.items()):
         by_rule[rule][level] = n
-    open_now = [d for d in engine.dossiers.values() if d.status == OPEN]
-    now = engine.now or 0
+    open_now = [d for d in engine.open_dossiers() if d.status == OPEN]
+    now = until or 0
     overdue = sum(1 for d in open_now if d.due is not None and d.due < now)
     handled = stats.completed + len(open_now)
     on_time_open = len(open_now) - overdue
@@ -147,6 +193,9 @@ def report(replay: Replay, *, path: str, fmt: str, seconds: float) -> dict[str, 
         else None,
         "first_event": to_iso(s.first) if s.first is not None else None,
         "last_event": to_iso(s.last) if s.last is not None else None,
+        # The audit instant open dossiers were judged at, and where it came from.
+        "judged_at": to_iso(until) if until is not None else None,
+        "judged_at_source": "--until" if stated else "last event",
         "policies": [p.name for p in engine.book.policies],
         "seconds": round(seconds, 3),
         "events_per_second": round(stats.events / seconds) if seconds > 0 else None,
@@ -188,31 +237,37 @@ def run_replay(
     emit: Callable[[Alert], None] = lambda a: None,
     skip_invalid: bool = False,
     progress: IO[str] | None = None,
+    until: int | None = None,
+    grace: Callable[[str], int] = lambda _: 0,
 ) -> dict[str, Any]:
-    """Replay one file; return the report.  Raises LogFormatError on a bad file."""
+    """Replay one file; return the report.  Raises LogFormatError on a bad file.
+
+    `until`: the audit instant still-open dossiers are judged at (default: the file's
+    last event time)."""
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise LogFormatError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", path=path)
     engine = Engine(book)
-    replay = Replay(engine, emit)
+    replay = Replay(engine, emit, grace=grace, skip_invalid=skip_invalid, path=path)
     bar = Progress(progress or sys.stderr)
     started = time.perf_counter()
-    rejected: list[tuple[int, InvalidEvent]] = []
     try:
         if fmt == "jsonl":
-            replay.stream(
-                _ticking(
-                    read_jsonl(path, skip_invalid=skip_invalid, rejected=rejected), engine, bar
-                )
-            )
+            replay.stream(_ticking(read_lines(path), engine, bar))
         else:
             traces = read_xes(path) if fmt == "xes" else read_csv_log(path)
             replay.traces(_ticking(traces, engine, bar), mapping or Mapping(), path)
-        replay.finish()
+        judged = replay.finish(until)
     finally:
         bar.close()
-    replay.summary.invalid = len(rejected)
-    return report(replay, path=path, fmt=fmt, seconds=time.perf_counter() - started)
+    return report(
+        replay,
+        path=path,
+        fmt=fmt,
+        seconds=time.perf_counter() - started,
+        until=judged,
+        stated=until is not None,
+    )
 
 
 def _ticking(items: Iterator[Any], engine: Engine, bar: Progress) -> Iterator[Any]:

@@ -11,5 +11,5 @@ def register_views(app: Any, *, table: Any, core: Any, settings: Any, book: Any)
     from streams.web.api import register_api
     from streams.web.wallboard import register_wallboard
 
-    register_api(app, table=table, settings=settings, book=book)
+    register_api(app, table=table, settings=settings, book=book, core=core)
     register_wallboard(app)

@@ -22,8 +22,9 @@ from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
 from yarl import URL
 
-from streams.core.dossier import Dossier, decode_state
+from streams.core.dossier import Dossier
 from streams.core.policy import PolicyBook
+from streams.core.store import StoredStateError, unpack
 from streams.web import views_model as vm
 
 PEER_TIMEOUT = 5.0
@@ -33,11 +34,16 @@ Share = Callable[[Request], Any]
 
 
 class Api:
-    def __init__(self, app: Any, table: Any, settings: Any, book: PolicyBook) -> None:
+    def __init__(self, app: Any, table: Any, settings: Any, book: PolicyBook, core: Any) -> None:
         self.app = app
         self.table = table
         self.settings = settings
         self.book = book
+        self.core = core
+
+    def now(self) -> int:
+        """Stream time: a board judges dossiers as the alerts do, not by the wall clock."""
+        return int(self.core.stream_now(time.time()))
 
     def states(self) -> Iterator[Dossier]:
         """The dossiers of the partitions this worker owns now.  A worker may still hold
@@ -47,15 +53,18 @@ class Api:
         n = self.settings.partitions
         for key, value in self.table.items():
             if value and int(murmur2(key) & 0x7FFFFFFF) % n in owned:
-                yield decode_state(value)
+                try:
+                    yield unpack(key.decode(), value)
+                except StoredStateError:
+                    continue
 
     def _owned(self) -> set[int]:
         me = self._me()
         return {p for url, parts in self._layout().items() if _ident(URL(url)) == me for p in parts}
 
     def dossier(self, key: str) -> Dossier | None:
-        raw = self.table.get(key.encode())
-        return decode_state(raw) if raw else None
+        d: Dossier | None = self.core.store.get(key)
+        return d
 
     # ---- combining the workers ----------------------------------------------------
 
@@ -110,8 +119,8 @@ def _bad(web: View, err: vm.BadRequest) -> Response:
     return web.json({"error": str(err)}, status=400)
 
 
-def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook) -> Api:
-    api = Api(app, table, settings, book)
+def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core: Any) -> Api:
+    api = Api(app, table, settings, book, core)
 
     @app.page("/api/dossiers/{dossier_id}")  # type: ignore[untyped-decorator]
     async def dossier(web: View, request: Request, dossier_id: str) -> Response:
@@ -131,12 +140,12 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook) -> Ap
         d = api.dossier(dossier_id)
         if d is None:
             return web.json({"error": f"unknown dossier {dossier_id!r}"}, status=404)
-        return web.json(vm.dossier_view(d, book, int(time.time())))
+        return web.json(vm.dossier_view(d, book, api.now()))
 
     def unit_list(which: str) -> Callable[[View, Request, str], Awaitable[Response]]:
         def share(request: Request) -> list[Any]:
             unit = request.match_info["unit"]
-            return vm.unit_items(api.states(), unit, which, book, int(time.time()))
+            return vm.unit_items(api.states(), unit, which, book, api.now())
 
         async def view(web: View, request: Request, unit: str) -> Response:
             if _is_local(request):
@@ -162,7 +171,7 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook) -> Ap
         finished = request.query.get("finished") in ("1", "true", "yes")
 
         def share(request: Request) -> list[Any]:
-            return vm.ping_pong_items(api.states(), book, int(time.time()), finished=finished)
+            return vm.ping_pong_items(api.states(), book, api.now(), finished=finished)
 
         if _is_local(request):
             return web.json(share(request))
@@ -176,7 +185,7 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook) -> Ap
 
     @app.page("/api/board")  # type: ignore[untyped-decorator]
     async def board(web: View, request: Request) -> Response:
-        now = int(time.time())
+        now = api.now()
         try:
             start, end = vm.parse_period(request.query, now)
         except vm.BadRequest as err:

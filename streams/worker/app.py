@@ -3,23 +3,36 @@
 Topics (all keyed by dossier id, raw bytes):
 * dossier-events (in)  — CloudEvents from the handling systems;
 * dossier-ticks (in/out, co-partitioned with events) — the timer's "look at this
-  dossier now": Faust timers cannot write tables, so the timer sends a tick and the
-  agent, which owns the dossier's table partition, fires what is due;
+  dossier at this stream time": Faust timers cannot write tables, so the timer sends a
+  tick and the agent, which owns the dossier's table partition, fires what is due;
 * dossier-alerts (out) — alert JSON, the alert id also in the `alert_id` header;
-* dossier-events-dlq (out) — rejected events: the original bytes, the reason in headers.
+* dossier-events-dlq (out) — rejected events: the original key and bytes, the reason in
+  headers, written to the partition the event came from.
+
+Tables (co-partitioned with the events, compacted changelogs): `dossiers` (each
+dossier's packed state, streams/core/store.py) and `clocks` (each partition's stream
+clocks, so a restarted worker resumes at the stream time where it stopped).
 
 Delivery: at least once.  Alerts (and dead letters) are awaited until the broker acks
 them *before* the dossier state is written, so a crash can repeat an alert (every
 consumer dedupes by id) but never lose one: a state that says "fired" is only
 written after the alert is safely in Kafka.
+
+Never silent: any event goes through the core's boundary (rejects are dead-lettered,
+counted, logged at a bounded rate); anything else that escapes the agent or the timer
+marks the worker dead — /health answers 503 with the reason — and stops the process
+with a non-zero exit so that its supervisor restarts it.
 """
 
 from __future__ import annotations
 
 import asyncio
+import os
+import signal
+import threading
 import time
 import weakref
-from collections.abc import Iterator
+from collections.abc import Awaitable, Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -31,17 +44,25 @@ from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 
 from streams.core.alerts import encode_alert
-from streams.core.dossier import decode_state
+from streams.core.boundary import Reject
+from streams.core.clock import graces
 from streams.core.policy import PolicyBook
-from streams.metrics import OpenDossierCollector, PipelineMetrics
+from streams.metrics import OpenDossierCollector, PipelineMetrics, StreamClockCollector
 from streams.web import register_views
-from streams.worker.core import DELETE, WorkerCore
+from streams.worker.core import TableStates, WorkerCore
 from streams.worker.settings import WorkerSettings
 
 log = structlog.get_logger("dossierwatch.worker")
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """Producer/consumer ceiling: oversized events must reach the DLQ whole, not fail to send."""
+EXIT_AFTER = 3.0
+"""Seconds a dead worker keeps answering /health 503 before it stops (a supervisor, or a
+person, can read why); then it exits non-zero."""
+EXIT_SOFTWARE = 70
+FAULT_SUBJECT = "__dossierwatch_fault__"
+"""With DOSSIERWATCH_INJECT_FAULT=agent|timer, the event keyed by this id makes that part
+die (tests check that a dead agent is never a silent one)."""
 
 
 @contextmanager
@@ -58,20 +79,118 @@ def writing_as(event: Any) -> Iterator[None]:
         _current_event.reset(token)
 
 
+class Vitals:
+    """Whether the worker is alive; the first fatal error stops the process."""
+
+    def __init__(self) -> None:
+        self.fatal: str | None = None
+
+    def die(self, part: str, err: BaseException) -> None:
+        if self.fatal is not None:
+            return
+        self.fatal = f"{part} died: {type(err).__name__}: {err}"[:2000]
+        log.critical("worker dead: stopping so that a supervisor restarts it", reason=self.fatal)
+        loop = asyncio.get_event_loop()
+        loop.call_later(EXIT_AFTER, os.kill, os.getpid(), signal.SIGTERM)
+        # Should the graceful stop hang, the process still ends.
+        threading.Timer(EXIT_AFTER + 20, os._exit, (EXIT_SOFTWARE,)).start()
+
+    def guard(
+        self, part: str, body: Callable[[], Awaitable[None]]
+    ) -> Callable[[], Awaitable[None]]:
+        async def guarded() -> None:
+            try:
+                await body()
+            except asyncio.CancelledError:
+                raise  # a rebalance or a stop: Faust restarts or ends the task itself
+            except Exception as err:
+                self.die(part, err)
+                raise
+
+        return guarded
+
+
+class DeadLetters:
+    """Sends rejects to the dead-letter topic, each once: after a crash, the events since
+    the last commit are read again, and a reject already on the topic is not re-sent."""
+
+    def __init__(self, s: WorkerSettings, send: Callable[..., Awaitable[Any]]) -> None:
+        self.s = s
+        self.send = send
+        self._sent_up_to: dict[int, int] = {}  # partition → last source offset on the DLQ
+
+    def forget(self) -> None:
+        self._sent_up_to.clear()  # partitions may have moved: ask the topic again
+
+    async def reject(self, message: Any, key: bytes | None, value: bytes, r: Reject) -> Any:
+        partition, offset = message.partition, message.offset
+        if message.topic != self.s.events_topic:
+            pass  # a forged tick: rare, not worth remembering
+        elif partition not in self._sent_up_to:
+            loop = asyncio.get_event_loop()
+            self._sent_up_to[partition] = await loop.run_in_executor(
+                None, self._last_on_topic, partition
+            )
+        if message.topic == self.s.events_topic:
+            if offset <= self._sent_up_to[partition]:
+                return None  # dead-lettered before the crash
+            self._sent_up_to[partition] = offset
+        headers = [
+            ("reason", r.reason.encode()),
+            ("error_class", r.error.encode()),
+            ("error", r.message[:1000].encode("utf-8", "replace")),
+            ("source_topic", str(message.topic).encode()),
+            ("source_partition", str(partition).encode()),
+            ("source_offset", str(offset).encode()),
+        ]
+        return await self.send(self.s.dlq_topic, key, value, headers, partition=partition)
+
+    def _last_on_topic(self, partition: int) -> int:
+        """The source offset of the last dead letter in `partition` (-1 if none)."""
+        from kafka import KafkaConsumer, TopicPartition
+
+        consumer = KafkaConsumer(
+            bootstrap_servers=self.s.bootstrap,
+            enable_auto_commit=False,
+            consumer_timeout_ms=2000,
+            **self.s.kafka_client_config(),
+        )
+        try:
+            tp = TopicPartition(self.s.dlq_topic, partition)
+            consumer.assign([tp])
+            consumer.seek_to_end(tp)
+            end = consumer.position(tp)
+            if not end:
+                return -1
+            consumer.seek(tp, end - 1)
+            for message in consumer:
+                headers = dict(message.headers or [])
+                if headers.get("source_topic", b"").decode() == self.s.events_topic:
+                    return int(headers.get("source_offset", b"-1"))
+                break
+            return -1
+        finally:
+            consumer.close()
+
+
 def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry, book)
+    vitals = Vitals()
+    fault = os.environ.get("DOSSIERWATCH_INJECT_FAULT", "")
 
     def partition_of(name: str) -> int:
         # The producers' partitioner (murmur2, as Java's and kafka-python's).
         return int(murmur2(name.encode()) & 0x7FFFFFFF) % s.partitions
 
-    core = WorkerCore(book, metrics, s.retention_days, partition_of=partition_of)
+    datadir = os.path.join(s.data_dir, s.app_id)
+    os.makedirs(datadir, exist_ok=True)
     app = faust.App(
         s.app_id,
         broker=f"kafka://{s.bootstrap}",
         store=s.store,
-        datadir=s.data_dir,
+        # One folder per app id: two apps on one machine never share table files.
+        datadir=datadir,
         topic_partitions=s.partitions,
         table_standby_replicas=0,
         topic_disable_leader=True,
@@ -87,6 +206,7 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         stream_wait_empty=False,
         broker_commit_every=1000,
         broker_commit_interval=1.0,
+        **s.faust_client_config(),
     )
     raw: dict[str, Any] = {
         "key_type": bytes,
@@ -95,17 +215,32 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         "value_serializer": "raw",
     }
     source = app.topic(s.events_topic, s.ticks_topic, **raw)
-    table = app.Table(
-        "dossiers",
-        default=None,
-        partitions=s.partitions,
-        schema=faust.Schema(**raw),
-        # The store and the changelog recovery take their codec from these types (bytes
-        # → raw); without them recovery would read the msgpack states as JSON.
-        key_type=bytes,
-        value_type=bytes,
-        # Compacted changelog: only the latest state of each dossier matters on recovery.
-        extra_topic_configs={"cleanup.policy": "compact"},
+
+    def bytes_table(name: str) -> Any:
+        return app.Table(
+            name,
+            default=None,
+            partitions=s.partitions,
+            schema=faust.Schema(**raw),
+            # The store and the changelog recovery take their codec from these types
+            # (bytes → raw); without them recovery would read the states as JSON.
+            key_type=bytes,
+            value_type=bytes,
+            # Compacted changelog: only the latest value of each key matters on recovery.
+            extra_topic_configs={"cleanup.policy": "compact"},
+        )
+
+    table = bytes_table("dossiers")
+    clocks_table = bytes_table("clocks")
+    store = TableStates(table)
+    core = WorkerCore(
+        book,
+        store,
+        metrics,
+        s.retention_days,
+        partition_of=partition_of,
+        settle=s.settle_seconds,
+        grace=graces(s.source_grace, s.default_grace),
     )
 
     state: dict[str, Any] = {"last_event_wall": None, "recoveries": 0}
@@ -113,82 +248,66 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
     started_at: dict[int, int] = {}  # partition → last offset committed when assigned
     lag_reported: set[int] = set()
 
-    def states() -> Any:
-        for value in table.values():
-            if value:
-                yield decode_state(value)
-
-    registry.register(OpenDossierCollector(states, book))
+    registry.register(
+        OpenDossierCollector(store.states, book, clock=lambda: core.stream_now(time.time()))
+    )
+    registry.register(StreamClockCollector(lambda: core.clocks.values(), metrics.source))
 
     async def send_direct(
-        topic: str, key: bytes | None, value: bytes, headers: list[tuple[str, bytes]] | None
+        topic: str,
+        key: bytes | None,
+        value: bytes,
+        headers: list[tuple[str, bytes]] | None,
+        partition: int | None = None,
     ) -> Any:
         # Straight to the Kafka producer, past Faust's send buffer: an alert must not
         # queue behind the batch's changelog writes, since the batch waits for its ack.
-        return await app.producer.send(topic, key, value, None, None, headers)
+        return await app.producer.send(topic, key, value, partition, None, headers)
 
-    def dead_letter_headers(err: Any, message: Any) -> list[tuple[str, bytes]]:
-        return [
-            ("reason", err.reason.encode()),
-            ("error", err.message[:1000].encode()),
-            ("source_topic", str(message.topic).encode()),
-            ("source_partition", str(message.partition).encode()),
-            ("source_offset", str(message.offset).encode()),
-        ]
+    dead_letters = DeadLetters(s, send_direct)
 
     @app.agent(source)
     async def process(stream: faust.StreamT[bytes]) -> None:
         # Batches, so that the wait for the broker's acknowledgement of alerts (which
         # must come before the state that says "fired" is written) is paid once per
         # batch rather than once per alert.
-        pending: dict[bytes, tuple[bytes, Any]] = {}  # key → (new state, its event)
+        try:
+            await process_batches(stream)
+        except asyncio.CancelledError:
+            raise  # a rebalance or a stop: Faust restarts or ends the agent itself
+        except Exception as err:
+            vitals.die("agent", err)
+            raise
 
-        def load(key: bytes) -> bytes | None:
-            if key in pending:
-                return pending[key][0] or None
-            value: bytes | None = table.get(key)
-            return value
-
+    async def process_batches(stream: faust.StreamT[bytes]) -> None:
         batches = stream.take_events(s.batch_size, within=s.batch_window)  # type: ignore[attr-defined]
         async for batch in batches:
-            pending.clear()
             sent: list[Any] = []
             latencies: list[float] = []
-
+            owner: dict[str, Any] = {}  # dossier → the message whose partition it is in
+            touched: dict[int, Any] = {}  # partition of events read → one of its events
             for event in batch:
                 message = event.message
-                key: bytes | None = event.key
                 value: bytes = event.value or b""
                 if message.topic == s.ticks_topic:
-                    if not key:
-                        continue
-                    outcome = core.on_tick(key.decode(), load(key), int(value or 0))
+                    outcome = core.on_tick(event.key, value, message.partition, time.time())
                 else:
-                    state["last_event_wall"] = time.time()
+                    wall = time.time()
+                    state["last_event_wall"] = wall
                     processed[message.partition] = message.offset
-                    outcome = core.on_event(
-                        value, lambda d: load(d.encode()), key.decode() if key else None
-                    )
-                    if outcome.invalid is not None:
-                        err = outcome.invalid
-                        sent.append(
-                            await send_direct(
-                                s.dlq_topic, key, value, dead_letter_headers(err, message)
-                            )
-                        )
-                        log.warning(
-                            "event rejected to the dead-letter topic",
-                            reason=err.reason,
-                            error=err.message[:200],
-                            partition=message.partition,
-                            offset=message.offset,
-                        )
-                        continue
+                    touched[message.partition] = event
+                    if fault == "agent" and event.key == FAULT_SUBJECT.encode():
+                        raise RuntimeError("injected fault (DOSSIERWATCH_INJECT_FAULT=agent)")
+                    outcome = core.on_event(value, event.key, message.partition, wall)
                     if outcome.alerts:
                         latencies.append(message.timestamp)
-                assert outcome.dossier is not None
-                key = outcome.dossier.encode()
+                if outcome.reject is not None:
+                    _log_reject(outcome.reject, message)
+                    sent.append(
+                        await dead_letters.reject(message, event.key, value, outcome.reject)
+                    )
                 for a in outcome.alerts:
+                    key = a.dossier.encode()
                     sent.append(
                         await send_direct(
                             s.alerts_topic, key, encode_alert(a), [("alert_id", a.id.encode())]
@@ -199,35 +318,51 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
                         alert_id=a.id,
                         status=a.status,
                         rule=a.rule,
-                        level=a.level,
+                        alert_level=a.level,
                         unit=a.unit,
                     )
-                if outcome.state is not None:
-                    pending[key] = (outcome.state, event)
-            if sent:
-                await asyncio.gather(*sent)  # the broker has them: now the state may say so
+                if outcome.dossier is not None:
+                    owner[outcome.dossier] = event
+            pending = [f for f in sent if f is not None]
+            if pending:
+                await asyncio.gather(*pending)  # the broker has them: now the state may say so
             now = time.time()
             for started in latencies:
                 metrics.latency.observe(max(now - started, 0.0))
-            for key, (new_state, event) in pending.items():
-                with writing_as(event):
-                    if new_state == DELETE:
+            for key_text, new_state in store.take_writes().items():
+                key = key_text.encode()
+                with writing_as(owner[key_text]):
+                    if new_state is None:
                         if key in table:
                             del table[key]
                     else:
                         table[key] = new_state
+            for partition, event in touched.items():
+                with writing_as(event):
+                    clocks_table[str(partition).encode()] = core.clock(partition).state(now)
 
-    @app.timer(interval=s.tick_interval)  # type: ignore[untyped-decorator]
+    def _log_reject(r: Reject, message: Any) -> None:
+        # One template per reason: the rate limiter (streams/logs.py) keeps one line per
+        # reason per interval, with the count of the ones it held back.
+        log.warning(
+            f"event rejected to the dead-letter topic: {r.reason}",
+            error_class=r.error,
+            error=r.message[:200],
+            topic=message.topic,
+            partition=message.partition,
+            offset=message.offset,
+        )
+
     async def look_for_due_deadlines() -> None:
-        # The wall clock decides breaches, but only where the partition has no unread
-        # events: one of them may complete the dossier (a backlog after a restart, or
-        # a replayed history), and firing first would raise a false alarm.
+        # Stream time decides, per partition and source, and only where the partition has
+        # no unread events: one of them may complete the dossier (a backlog after a
+        # restart, a replayed history), and firing first would raise a false alarm.
         assigned = [tp for tp in app.consumer.assignment() if tp.topic == s.events_topic]
         # The high-water marks the fetcher already saw (every fetch response carries
         # them): asking the broker here would take longer than the timer's interval.
-        ends = {tp: app.consumer.highwater(tp) for tp in assigned}
         caught_up = set()
-        for tp, end in ends.items():
+        for tp in assigned:
+            end = app.consumer.highwater(tp)
             if end is None:
                 continue  # not fetched yet: unknown, so not caught up
             # Read up to: what this worker handled, else where the group had committed
@@ -241,19 +376,33 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
             metrics.lag.remove(str(gone))  # another worker reports it now
         lag_reported.clear()
         lag_reported.update(tp.partition for tp in assigned)
-        # "now" is one second ahead so that a deadline at second T fires as soon as the
-        # wall clock reaches T (timers fire strictly before "now").
-        now = int(time.time()) + 1
-        for name in core.due(now, caught_up):
+        if fault == "timer" and state["last_event_wall"] is not None:
+            raise RuntimeError("injected fault (DOSSIERWATCH_INJECT_FAULT=timer)")
+        wall = time.time()
+        for name, now in core.due(wall, sorted(tp.partition for tp in assigned), caught_up):
             await send_direct(s.ticks_topic, name.encode(), str(now).encode(), None)
 
+    app.timer(interval=s.tick_interval, name="look_for_due_deadlines")(
+        vitals.guard("timer", look_for_due_deadlines)
+    )
+
     async def rebuild_index() -> None:
-        for tp in app.consumer.assignment():
-            if tp.topic == s.events_topic:
+        try:
+            assigned = [tp for tp in app.consumer.assignment() if tp.topic == s.events_topic]
+            for tp in assigned:
                 position = await app.consumer.position(tp)
                 started_at[tp.partition] = (position or 0) - 1
                 processed.pop(tp.partition, None)
-        count = core.rebuild((k.decode(), v) for k, v in table.items() if v)
+            core.clocks.clear()
+            for tp in assigned:
+                saved = clocks_table.get(str(tp.partition).encode())
+                if saved:
+                    core.clock(tp.partition).restore(saved)
+            dead_letters.forget()
+            count = core.rebuild()
+        except Exception as err:
+            vitals.die("recovery", err)
+            raise
         state["recoveries"] += 1
         log.info("deadline index rebuilt", dossiers_waiting=count)
 
@@ -266,20 +415,22 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
     @app.page("/health")
     async def health_page(web: View, request: Request) -> Response:
         last = state["last_event_wall"]
-        return web.json(
-            {
-                "status": "ok",
-                "assigned_partitions": sorted(
-                    tp.partition
-                    for tp in app.assignor.assigned_actives()
-                    if tp.topic == s.events_topic
-                ),
-                "dossiers_waiting_for_a_deadline": core.waiting(),
-                "seconds_since_last_event": None if last is None else round(time.time() - last, 3),
-                "index_rebuilds": state["recoveries"],
-            }
-        )
+        crashed = app.crash_reason
+        reason = vitals.fatal or (f"crashed: {crashed!r}" if crashed else None)
+        body: dict[str, Any] = {
+            "status": "dead" if reason else "ok",
+            "assigned_partitions": sorted(
+                tp.partition for tp in app.assignor.assigned_actives() if tp.topic == s.events_topic
+            ),
+            "dossiers_waiting_for_a_deadline": core.waiting(),
+            "seconds_since_last_event": None if last is None else round(time.time() - last, 3),
+            "index_rebuilds": state["recoveries"],
+        }
+        if reason:
+            body["reason"] = reason
+        return web.json(body, status=503 if reason else 200)
 
     register_views(app, table=table, core=core, settings=s, book=book)
     app.dossierwatch_core = core  # type: ignore[attr-defined]
+    app.dossierwatch_vitals = vitals  # type: ignore[attr-defined]
     return app

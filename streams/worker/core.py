@@ -1,183 +1,186 @@
 """What a worker does with each message, without Faust: testable with plain bytes.
 
-A message is either a dossier event (raw CloudEvent bytes) or a tick (the timer's
-"look at this dossier now").  Both come back as an `Outcome`: the new state bytes to
-store (or None to delete), the alerts to publish, or the reason to dead-letter.
-
-The deadline index here covers the dossiers of this worker's partitions only; it lives
-in memory and is rebuilt from the table after a rebalance (`rebuild`).
+A message is either a dossier event (raw CloudEvent bytes) or a tick (the timer's "look
+at this dossier now, at this stream time").  Both go through the engine the replay uses,
+with the dossiers in the worker's table (`TableStates`), and come back as an `Outcome`:
+the alerts to publish, or the `Reject` to dead-letter.  Each partition has its stream
+clocks (streams/core/clock.py); `due` asks them which dossiers to tick.
 """
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
-import msgspec
-
 from streams.core.alerts import Alert
-from streams.core.calendar import DAY, to_instant
-from streams.core.dossier import FINISHED, Dossier, decode_state, encode_state
-from streams.core.events import InvalidEvent, decode_event, type_name
-from streams.core.machine import apply_event, fire_due, wake_hint
+from streams.core.boundary import Reject, admitted, take_event
+from streams.core.calendar import to_instant
+from streams.core.clock import SourceClocks
+from streams.core.dossier import Dossier
+from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
-from streams.core.timers import TimerIndex
+from streams.core.store import StoredStateError, live, pack, unpack
 from streams.metrics import PipelineMetrics
-
-DELETE = b""
-"""Outcome.state for a dossier to be removed from the table."""
 
 
 @dataclass
 class Outcome:
-    state: bytes | None = None
-    """New state to store; DELETE to remove the dossier; None: nothing changed."""
     alerts: list[Alert] = field(default_factory=list)
-    invalid: InvalidEvent | None = None
+    reject: Reject | None = None
     dossier: str | None = None
+    """The dossier whose state changed (to be written once the alerts are acknowledged)."""
+
+
+class TableStates:
+    """The worker's dossiers: its table, and this batch's writes on top of it until the
+    broker has acknowledged the batch's alerts (then `take_writes` hands them over)."""
+
+    def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
+        self.table = table
+        self._writes: dict[str, bytes | None] = {}
+
+    def _raw(self, key: str) -> bytes | None:
+        if key in self._writes:
+            return self._writes[key]
+        value: bytes | None = self.table.get(key.encode())
+        return value or None
+
+    def get(self, key: str) -> Dossier | None:
+        raw = self._raw(key)
+        return None if raw is None else unpack(key, raw)
+
+    def put(self, d: Dossier) -> None:
+        self._writes[d.id] = pack(d)
+
+    def discard(self, key: str) -> Dossier | None:
+        d = self.get(key)
+        self._writes[key] = None
+        return d
+
+    def live(self, key: str) -> tuple[int, int] | None:
+        raw = self._raw(key)
+        return None if raw is None else live(raw)
+
+    def __iter__(self) -> Iterator[str]:
+        for key in list(self.table.keys()):
+            if key.decode() not in self._writes:
+                yield key.decode()
+        yield from (k for k, v in self._writes.items() if v is not None)
+
+    def states(self) -> Iterator[Dossier]:
+        """Every readable dossier (for the board and the metrics)."""
+        for key in self:
+            try:
+                d = self.get(key)
+            except StoredStateError:
+                continue
+            if d is not None:
+                yield d
+
+    def take_writes(self) -> dict[str, bytes | None]:
+        writes, self._writes = self._writes, {}
+        return writes
 
 
 class WorkerCore:
     def __init__(
         self,
         book: PolicyBook,
+        store: TableStates | None = None,
         metrics: PipelineMetrics | None = None,
         retention_days: int = 30,
         *,
-        clock: Callable[[], float] = time.time,
-        settle: float = 1.0,
-        backlog_settle: float = 10.0,
         partition_of: Callable[[str], int] = lambda _: 0,
+        settle: int = 0,
+        grace: Callable[[str], int] = lambda _: 0,
     ) -> None:
         self.book = book
         self.metrics = metrics
-        self.retention = retention_days * DAY
-        self.clock = clock
-        # Seconds a dossier is left alone after an event before the wall clock may tick
-        # it: its next events, sent along with this one, may still be on the way (a
-        # handling system catching up, a replayed history).
-        self.settle = settle
-        # Longer when the event is old (older than an hour): the sender is catching up
-        # on a backlog or replaying history, and its next events for the dossier may be
-        # seconds away; a live dossier's deadline is not delayed by this.
-        self.backlog_settle = backlog_settle
+        self.store = store if store is not None else TableStates({})
+        self.engine = Engine(
+            book,
+            retention_days=retention_days,
+            store=self.store,
+            partition_of=partition_of,
+            observer=metrics,
+        )
         self.partition_of = partition_of
-        self.indexes: dict[int, TimerIndex] = {}
-        self.wakes: dict[str, int] = {}
+        self.settle = settle
+        self.grace = grace
+        self.clocks: dict[int, SourceClocks] = {}
+
+    def clock(self, partition: int) -> SourceClocks:
+        c = self.clocks.get(partition)
+        if c is None:
+            c = self.clocks[partition] = SourceClocks(settle=self.settle, grace=self.grace)
+        return c
 
     # -- messages ------------------------------------------------------------------
 
-    def on_event(self, raw: bytes, load: Callable[[str], bytes | None], key: str | None) -> Outcome:
-        """Apply one event; `load` fetches the dossier's stored state by id."""
+    def on_event(self, raw: bytes, key: bytes | None, partition: int, wall: float) -> Outcome:
+        """One event through the boundary; read on the partition's clock at `wall`."""
+        event = admitted(raw, key, self.book.bounds)
+        if not isinstance(event, Reject):
+            # Read on the clock once admitted, as replay does: a well-formed event moves
+            # its source's stream time even if its dossier then refuses it.
+            lateness = self.clock(partition).read(event.source, to_instant(event.time), wall)
+            if self.metrics:
+                self.metrics.read(event.source, lateness)
+            alerts = take_event(self.engine, event)
+            if not isinstance(alerts, Reject):
+                return Outcome(alerts=alerts, dossier=event.subject)
+            event = alerts
+        if self.metrics:
+            self.metrics.rejected(event.reason)
+        return Outcome(reject=event)
+
+    def on_tick(self, raw_key: bytes | None, value: bytes, partition: int, wall: float) -> Outcome:
+        """Fire what is due on one dossier at the stream time the tick says — never past
+        its source's clock: anyone who can write to the ticks topic could otherwise
+        forge time and fire deadlines early."""
         try:
-            event = decode_event(raw)
-            if key != event.subject:
-                raise InvalidEvent(
-                    "bad_key",
-                    f"message key {key!r} is not the dossier id {event.subject!r}: all events"
-                    " of a dossier must be keyed by its id to share a partition",
-                )
-        except InvalidEvent as err:
-            if self.metrics:
-                self.metrics.invalid.labels(err.reason).inc()
-            return Outcome(invalid=err)
-        state = load(event.subject)
-        d = decode_state(state) if state else None
-        before = d.status if d is not None else None
-        recent = d.recent_ids if d is not None else None
-        d, alerts = apply_event(d, event, self.book)
-        if recent is not None and d.recent_ids == recent:
-            if self.metrics:
-                self.metrics.duplicates.inc()
-            return Outcome(dossier=d.id)
-        if self.metrics:
-            self.metrics.observe(type_name(event), before, d, alerts, to_instant(event.time))
-        self._schedule(d, d.last_at)
-        return Outcome(state=encode_state(d), alerts=alerts, dossier=d.id)
+            key, now = (raw_key or b"").decode(), int(value)
+            d = self.store.get(key)
+            if d is None:
+                return Outcome()
+            judge = self.clock(partition).judge(d.source, wall)
+            if judge is None:
+                return Outcome()  # a source this partition has not read: not its tick
+            alerts = self.engine.fire(key, min(now, judge))
+        except Exception as err:  # a forged tick, or a stored state we cannot judge
+            reject = Reject.of(err)
+            return Outcome(reject=Reject("bad_tick", reject.error, reject.message))
+        return Outcome(alerts=alerts, dossier=key)
 
-    def on_tick(self, key: str, state: bytes | None, now: int) -> Outcome:
-        if not state:
-            self.forget(key)
-            return Outcome(dossier=key)
-        d = decode_state(state)
-        if d.status in FINISHED and d.last_at + self.retention < now:
-            self.forget(key)
-            return Outcome(state=DELETE, dossier=key)
-        before = d.status
-        alerts = fire_due(d, now, self.book)
-        if self.metrics:
-            if before != d.status:
-                self.metrics.transition(before, d)
-            self.metrics.count_alerts(alerts)
-        self._schedule(d, now, woken=True)
-        return Outcome(state=encode_state(d), alerts=alerts, dossier=key)
+    # -- time ----------------------------------------------------------------------
 
-    # -- the deadline index --------------------------------------------------------
-    # One index per partition: the timer looks only into partitions whose events have
-    # all been read, so a backlog costs nothing per round.
-
-    def _index(self, key: str) -> TimerIndex:
-        partition = self.partition_of(key)
-        index = self.indexes.get(partition)
-        if index is None:
-            index = self.indexes[partition] = TimerIndex()
-        return index
-
-    def _schedule(self, d: Dossier, now: int, *, woken: bool = False) -> None:
-        hint = wake_hint(d, self.book[d.policy], self.retention, now)
-        if woken:  # a tick recomputed everything: whatever entry is left is stale
-            self.forget(d.id)
-        elif hint is not None:
-            wall = self.clock()
-            old = wall - d.last_at > 3600
-            hint = max(hint, int(wall + (self.backlog_settle if old else self.settle)))
-            self.forget(d.id)  # an event may push the wake-up later, past the settling time
-        live = self._index(d.id).schedule(d.id, self.wakes.get(d.id), hint)
-        if live is not None:
-            self.wakes[d.id] = live
-
-    def forget(self, key: str) -> None:
-        self._index(key).forget(self.wakes.pop(key, None))
-
-    def due(self, now: int, partitions: Iterable[int] | None = None) -> list[str]:
-        """Dossiers to tick now (of the given partitions, or all); each leaves the index
-        until its tick re-schedules it."""
-        keys: list[str] = []
-        chosen = self.indexes if partitions is None else partitions
-        for p in list(chosen):
-            index = self.indexes.get(p)
-            if index is None:
+    def due(
+        self, wall: float, partitions: Iterable[int], caught_up: set[int]
+    ) -> list[tuple[str, int]]:
+        """(dossier, stream time) to tick: in the caught-up partitions, every lane's
+        dossiers due on its source's clock; the other partitions' clocks hold still."""
+        out: list[tuple[str, int]] = []
+        for p in partitions:
+            c = self.clock(p)
+            if p not in caught_up:
+                c.hold(wall)
                 continue
-            for k in index.pop_due(now, self.wakes.get):
-                self.wakes.pop(k, None)
-                keys.append(k)
-            if index.needs_compaction():
-                index.rebuild((w, k) for k, w in self.wakes.items() if self.partition_of(k) == p)
-        return keys
+            c.release(wall)
+            for lane, source in self.engine.lanes_of(p):
+                judge = c.judge(source, wall)
+                if judge is not None:
+                    out.extend((key, judge) for key in self.engine.due(lane, judge))
+        return out
 
-    def rebuild(self, states: Iterable[tuple[str, bytes]]) -> int:
-        """Start the indexes afresh from the table (after a rebalance or a restart)."""
-        self.wakes.clear()
-        entries: dict[int, list[tuple[int, str]]] = {}
-        for key, raw in states:
-            try:
-                d = decode_state(raw)
-            except msgspec.DecodeError:
-                continue
-            hint = wake_hint(d, self.book[d.policy], self.retention, d.last_at)
-            if hint is not None:
-                self.wakes[key] = hint
-                entries.setdefault(self.partition_of(key), []).append((hint, key))
-        self.indexes = {}
-        for partition, items in entries.items():
-            self.indexes[partition] = TimerIndex()
-            self.indexes[partition].rebuild(items)
-        return len(self.wakes)
+    def stream_now(self, wall: float) -> int:
+        """What the board judges at: the most advanced source's stream time, or the wall
+        clock before any event was read."""
+        times = [t for c in self.clocks.values() if (t := c.latest(wall)) is not None]
+        return max(times) if times else int(wall)
+
+    def rebuild(self) -> int:
+        """Start the schedule afresh from the table (after a rebalance or a restart)."""
+        return self.engine.rebuild()
 
     def waiting(self) -> int:
-        return len(self.wakes)
-
-
-def wall_now() -> int:
-    return int(time.time())
+        return self.engine.waiting()

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import os
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
+from typing import Any
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,22 @@ class WorkerSettings:
     """How long a finished dossier stays in the table for late events."""
     policy_paths: tuple[str, ...] = field(default_factory=tuple)
     log_level: str = "info"
+    settle_seconds: int = 0
+    """Stream time held back from judging on a live source, for a transport that delivers
+    a dossier's next event seconds after its time (streams/core/clock.py); a source
+    known to be late is better given its own grace."""
+    default_grace: int = 0
+    """Allowed lateness of a source (seconds) unless `source_grace` names it."""
+    source_grace: Mapping[str, int] = field(default_factory=dict)
+    """Per-source allowed lateness: a portal that syncs in batches an hour late."""
+
+    def kafka_client_config(self) -> dict[str, Any]:
+        """Extra settings for kafka-python clients (security, when configured)."""
+        return {}
+
+    def faust_client_config(self) -> dict[str, Any]:
+        """Extra settings for the Faust app's Kafka clients (security, when configured)."""
+        return {}
 
     @classmethod
     def from_env(cls, **overrides: object) -> WorkerSettings:
@@ -52,6 +70,8 @@ class WorkerSettings:
             ("tick_interval", "DOSSIERWATCH_TICK_INTERVAL", float),
             ("batch_size", "DOSSIERWATCH_BATCH_SIZE", int),
             ("batch_window", "DOSSIERWATCH_BATCH_WINDOW", float),
+            ("settle_seconds", "DOSSIERWATCH_SETTLE_SECONDS", int),
+            ("default_grace", "DOSSIERWATCH_GRACE_SECONDS", int),
         ):
             if env.get(var):
                 changes[name] = kind(env[var])

@@ -1,4 +1,5 @@
-"""The live pipeline on a real broker: events in, alerts and dead letters out."""
+"""The live pipeline on a real broker: events in, alerts and dead letters out, never
+stopping, never silent."""
 
 from __future__ import annotations
 
@@ -12,48 +13,36 @@ from typing import Any
 import pytest
 from conftest import Topics
 from helpers.story import Story
+from live import alert_ids, firing, judged, keyed, pulses
 from workers import WorkerProcess, collect, produce
 
 from producers.simulator import simulate
-from streams.core.alerts import Alert
-from streams.core.engine import Engine
 from streams.core.events import DossierEvent, encode_event, event_from_dict
 
 pytestmark = pytest.mark.kafka
 
-
-def expected_alerts(events: list[DossierEvent]) -> list[Alert]:
-    """What the same core says for these events once the wall clock has passed them."""
-    engine = Engine()
-    alerts = engine.drain(events)
-    alerts += engine.advance(int(time.time()))
-    return alerts
+T_END = datetime(2025, 9, 30, 3, 0, tzinfo=UTC)
+"""Where the pulses put every partition's clock in the 2025 stories (a quiet hour)."""
 
 
-def keyed(events: list[DossierEvent]) -> list[tuple[bytes | None, bytes]]:
-    return [(e.subject.encode(), encode_event(e)) for e in events]
-
-
-def alert_ids(messages: list[Any], status: str = "firing") -> list[str]:
-    return [json.loads(m.value)["id"] for m in messages if json.loads(m.value)["status"] == status]
-
-
-def stories() -> list[DossierEvent]:
+def stories(prefix: str = "") -> list[DossierEvent]:
     bounce = (
-        Story("PP-1")
+        Story(f"{prefix}PP-1")
         .received("2025-09-08T09:00", time_limit="30wd")
         .transfer("2025-09-08T10:00", "A")
         .transfer("2025-09-09T10:00", "B")
         .back("2025-09-10T10:00", "A")
         .complete("2025-09-11T10:00")
     )
-    prompt = Story("OK-1").received("2025-09-08T09:00", unit="A").complete("2025-09-09T10:00")
-    late = Story("LATE-1").received("2025-09-08T09:00", unit="A", time_limit="3wd")
+    prompt = (
+        Story(f"{prefix}OK-1").received("2025-09-08T09:00", unit="A").complete("2025-09-09T10:00")
+    )
+    late = Story(f"{prefix}LATE-1").received("2025-09-08T09:00", unit="A", time_limit="3wd")
     return [*bounce.events, *prompt.events, *late.events]
 
 
 def simulated(dossiers: int, seed: int) -> list[DossierEvent]:
-    start = datetime(2025, 9, 1, 8, 0, tzinfo=UTC) + timedelta(hours=0)
+    start = datetime(2025, 9, 1, 8, 0, tzinfo=UTC)
     return [
         event_from_dict(e)
         for e in simulate(seed=seed, start=start, dossiers=dossiers, per_working_day=80)
@@ -65,9 +54,14 @@ def worker_factory(kafka_bootstrap: str, topics: Topics, tmp_path: Path):  # typ
     started: list[WorkerProcess] = []
     app_id = f"dw-test-{uuid.uuid4().hex[:8]}"
 
-    def start(name: str = "w1") -> WorkerProcess:
+    def start(name: str = "w1", **options: Any) -> WorkerProcess:
         w = WorkerProcess(
-            kafka_bootstrap, topics, tmp_path / name, app_id=app_id, log=tmp_path / f"{name}.log"
+            kafka_bootstrap,
+            topics,
+            tmp_path / name,
+            app_id=app_id,
+            log=tmp_path / f"{name}.log",
+            **options,
         )
         started.append(w)
         return w
@@ -80,11 +74,12 @@ def worker_factory(kafka_bootstrap: str, topics: Topics, tmp_path: Path):  # typ
 def test_a_scripted_story_gives_exactly_the_expected_alert_ids(
     kafka_bootstrap: str, topics: Topics, worker_factory: Any
 ) -> None:
-    """Three dossiers through the worker: the alert ids on dossier-alerts are exactly the core's."""
-    events = stories()
+    """Three dossiers through the worker, every partition's clock brought to one instant:
+    the alert ids on dossier-alerts are exactly the core's at that stream time."""
+    events = stories() + pulses(T_END, topics.partitions)
     produce(kafka_bootstrap, topics.events, keyed(events))
-    want = expected_alerts(events)
-    want_firing = {a.id for a in want if a.status == "firing"}
+    want = judged(events, int(T_END.timestamp()))
+    want_firing = firing(want)
     assert {"PP-1/ping_pong_unit/warning/1"} < want_firing
     assert any(i.startswith("LATE-1/deadline/escalation_3/") for i in want_firing)
     worker = worker_factory()
@@ -101,7 +96,8 @@ def test_a_scripted_story_gives_exactly_the_expected_alert_ids(
 def test_a_deadline_breaches_on_time_with_no_further_event(
     kafka_bootstrap: str, topics: Topics, worker_factory: Any
 ) -> None:
-    """A dossier due in a few seconds breaches from the timer alone, close to the due instant."""
+    """A dossier due in a few seconds breaches from the timer alone, close to the due instant:
+    its source's stream clock runs on with the wall clock after its receipt."""
     worker = worker_factory()
     worker.wait_assigned()
     now = datetime.now(UTC).astimezone().replace(microsecond=0)
@@ -129,55 +125,16 @@ def test_a_deadline_breaches_on_time_with_no_further_event(
     assert 0 <= lateness < 3.0
 
 
-def test_invalid_events_go_to_the_dead_letter_topic_and_the_rest_flows(
-    kafka_bootstrap: str, topics: Topics, worker_factory: Any
-) -> None:
-    """Bad JSON, a missing field, an unknown type, 2 MB and a wrong key: each dead-lettered
-    with its reason and original bytes, while the valid events around them still alert."""
-    good = stories()
-    base = json.loads(encode_event(good[0]))
-    missing = {**base, "id": "bad-2"}
-    del missing["subject"]
-    unknown = {**base, "id": "bad-3", "type": "dossier.teleported"}
-    huge = {**base, "id": "bad-4", "data": {**base["data"], "procedure": "x" * 2_000_000}}
-    wrong_key = {**base, "id": "bad-5"}
-    bad: list[tuple[bytes | None, bytes, str]] = [
-        (b"PP-1", b"{not json", "not_json"),
-        (b"PP-1", json.dumps(missing).encode(), "missing_field"),
-        (b"PP-1", json.dumps(unknown).encode(), "unknown_type"),
-        (b"PP-1", json.dumps(huge).encode(), "too_large"),
-        (b"SOMEONE-ELSE", json.dumps(wrong_key).encode(), "bad_key"),
-    ]
-    mixed: list[tuple[bytes | None, bytes]] = []
-    valid = keyed(good)
-    for i, item in enumerate(valid):
-        mixed.append(item)
-        if i < len(bad):
-            mixed.append(bad[i][:2])
-    produce(kafka_bootstrap, topics.events, mixed, max_request_size=8 * 1024 * 1024)
-    worker = worker_factory()
-    worker.wait_assigned()
-    dead = collect(kafka_bootstrap, topics.dlq, until=lambda m: len(m) >= len(bad))
-    reasons = {dict(m.headers)["reason"].decode(): m for m in dead}
-    assert set(reasons) == {b[2] for b in bad}, worker.tail()
-    for key, value, reason in bad:
-        assert reasons[reason].value == value and reasons[reason].key == key
-        assert dict(reasons[reason].headers)["source_topic"] == topics.events.encode()
-    want = {a.id for a in expected_alerts(good) if a.status == "firing"}
-    got = collect(kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want)
-    assert set(alert_ids(got)) >= want
-    text = worker.metrics()
-    for _, _, reason in bad:
-        assert f'dossierwatch_events_invalid_total{{reason="{reason}"}} 1.0' in text
-
-
 def test_kill_9_mid_stream_loses_no_alert(
     kafka_bootstrap: str, topics: Topics, worker_factory: Any
 ) -> None:
     """A worker killed with SIGKILL and restarted: every expected alert id arrives; a
     consumer that dedupes by id sees each exactly once and nothing unexpected."""
     events = simulated(300, seed=7)
-    want = {a.id for a in expected_alerts(events) if a.status == "firing"}
+    end = max(e.time for e in events) + timedelta(days=1)
+    events += pulses(end, topics.partitions, source="dossierwatch-simulator")
+    start = time.time()
+    want = firing(judged(events, int(end.timestamp())))
     assert len(want) > 100
     produce(kafka_bootstrap, topics.events, keyed(events))
     first = worker_factory("w1")
@@ -191,7 +148,9 @@ def test_kill_9_mid_stream_loses_no_alert(
     )
     ids = alert_ids(got)
     assert set(ids) >= want, sorted(want - set(ids))[:10]
-    assert set(ids) <= want, sorted(set(ids) - want)[:10]
+    # The clocks ran on for the test's own duration past the pulses: no more than that.
+    ceiling = firing(judged(events, int(end.timestamp() + time.time() - start)))
+    assert set(ids) <= ceiling, sorted(set(ids) - ceiling)[:10]
 
 
 def test_two_workers_split_the_partitions(
@@ -213,12 +172,16 @@ def test_two_workers_split_the_partitions(
     assert not set(parts[0]) & set(parts[1])
     assert sorted(parts[0] + parts[1]) == list(range(topics.partitions)), (one.tail(), two.tail())
     events = simulated(150, seed=11)
-    want = {a.id for a in expected_alerts(events) if a.status == "firing"}
+    end = max(e.time for e in events) + timedelta(days=1)
+    events += pulses(end, topics.partitions, source="dossierwatch-simulator")
+    start = time.time()
+    want = firing(judged(events, int(end.timestamp())))
     produce(kafka_bootstrap, topics.events, keyed(events))
     got = collect(
         kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want, timeout=120
     )
-    assert set(alert_ids(got)) == want
+    ceiling = firing(judged(events, int(end.timestamp() + time.time() - start)))
+    assert want <= set(alert_ids(got)) <= ceiling
 
 
 def test_a_restarted_worker_still_breaches_idle_dossiers(
@@ -257,3 +220,147 @@ def test_a_restarted_worker_still_breaches_idle_dossiers(
 
     got = collect(kafka_bootstrap, topics.alerts, until=breached, timeout=90)
     assert breached(got), second.tail()
+
+
+def _event(subject: str, **fields: Any) -> dict[str, Any]:
+    body = json.loads(encode_event(Story(subject).received("2025-09-08T09:00").events[0]))
+    data = fields.pop("data", {})
+    body.update(fields)
+    body["id"] = fields.get("id", f"poison-{uuid.uuid4().hex[:8]}")
+    body["data"].update(data)
+    return body
+
+
+def poison(subject: str, original: DossierEvent) -> list[tuple[bytes | None, bytes, str]]:
+    """A varied list of messages an outsider can put on the topic, with the reason each
+    must be dead-lettered for.  `original` is an applied event whose id gets reused."""
+    key = subject.encode()
+
+    def j(body: dict[str, Any]) -> bytes:
+        return json.dumps(body).encode()
+
+    missing = _event(subject)
+    del missing["subject"]
+    conflicting = json.loads(encode_event(original))
+    conflicting["data"]["unit"] = "SOMEWHERE-ELSE"
+    return [
+        (key, b"{not json", "not_json"),
+        (key, j(_event(subject)).replace(b'"P"', b'"\xff\xfe"'), "bad_text"),
+        (b"\xff\xfe", j(_event(subject)), "bad_key"),
+        (b"SOMEONE-ELSE", j(_event(subject)), "bad_key"),
+        (key, j(_event(subject, time="0001-01-01T00:00:00+07:00")), "time_out_of_range"),
+        (key, j(_event(subject, time="9999-12-31T23:59:59+07:00")), "time_out_of_range"),
+        (key, j(_event(subject, data={"time_limit": "1" + "0" * 20 + "wd"})), "bad_time_limit"),
+        (key, j(_event(subject, data={"time_limit": "0wd"})), "bad_time_limit"),
+        (key, b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}", "too_deep"),
+        (key, j(_event(subject)).replace(b'"P"', b'"\\ud800"'), "not_json"),
+        (key, j(missing), "missing_field"),
+        (key, j(_event(subject, type="dossier.teleported")), "unknown_type"),
+        (key, j(_event(subject, data={"procedure": "x" * 2_000_000})), "too_large"),
+        (key, j(conflicting), "conflicting_duplicate"),
+    ]
+
+
+def dead_letters(kafka_bootstrap: str, topics: Topics, n: int, timeout: float = 90) -> list[Any]:
+    return collect(kafka_bootstrap, topics.dlq, until=lambda m: len(m) >= n, timeout=timeout)
+
+
+def test_poison_between_stories_never_stops_the_worker(
+    kafka_bootstrap: str, topics: Topics, worker_factory: Any
+) -> None:
+    """Two stories with every kind of poison between them: the second story's alerts arrive,
+    each poison message is dead-lettered once with its reason and original bytes, /health
+    stays ok; after kill -9 and a restart nothing is dead-lettered again and a third
+    story's alerts arrive."""
+    first, second = stories("S1-"), stories("S2-")
+    bad = poison("S1-PP-1", first[0])
+    messages = [*keyed(first), *((k, v) for k, v, _ in bad), *keyed(second)]
+    produce(kafka_bootstrap, topics.events, messages, max_request_size=8 * 1024 * 1024)
+    produce(kafka_bootstrap, topics.ticks, [(b"S1-LATE-1", b"soon"), (b"S1-OK-1", b"99999999999")])
+    produce(kafka_bootstrap, topics.events, keyed(pulses(T_END, topics.partitions)))
+    worker = worker_factory("w1")
+    worker.wait_assigned()
+    want = firing(judged(first + second + pulses(T_END, topics.partitions), int(T_END.timestamp())))
+    assert any(i.startswith("S2-LATE-1/deadline/overdue/") for i in want)
+    got = collect(kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want)
+    assert set(alert_ids(got)) >= want, worker.tail()
+    dead = dead_letters(kafka_bootstrap, topics, len(bad) + 1)
+    by_value = {m.value: m for m in dead}
+    for key, value, reason in bad:
+        m = by_value[value]
+        headers = dict(m.headers)
+        assert (headers["reason"].decode(), m.key) == (reason, key), headers
+        assert headers["source_topic"] == topics.events.encode() and headers["error_class"]
+    tick = [m for m in dead if dict(m.headers)["reason"] == b"bad_tick"]
+    assert len(tick) == 1 and dict(tick[0].headers)["source_topic"] == topics.ticks.encode()
+    health = worker.health()
+    assert health is not None and health["status"] == "ok", health
+    text = worker.metrics()
+    assert 'dossierwatch_events_invalid_total{reason="too_deep"} 1.0' in text
+
+    worker.kill9()
+    again = worker_factory("w2")
+    again.wait_assigned()
+    third = stories("S3-")
+    later = T_END + timedelta(days=1)
+    produce(kafka_bootstrap, topics.events, keyed(third + pulses(later, topics.partitions)))
+    want3 = {i for i in firing(judged(third, int(later.timestamp()))) if i.startswith("S3-")}
+    got = collect(kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want3)
+    assert set(alert_ids(got)) >= want3, again.tail()
+    time.sleep(2)  # a second dead letter of anything would be on the topic by now
+    assert len(dead_letters(kafka_bootstrap, topics, 10**6, timeout=5)) == len(bad) + 1
+    health = again.health()
+    assert health is not None and health["status"] == "ok", again.tail()
+
+
+def test_a_dead_agent_is_never_a_silent_one(
+    kafka_bootstrap: str, topics: Topics, worker_factory: Any
+) -> None:
+    """An agent made to die answers /health with 503 and the reason, then the process
+    exits non-zero so that a supervisor restarts it."""
+    worker = worker_factory("w1", env={"DOSSIERWATCH_INJECT_FAULT": "agent"})
+    worker.wait_assigned()
+    produce(kafka_bootstrap, topics.events, [(b"__dossierwatch_fault__", b"{}")])
+    deadline = time.monotonic() + 60
+    health: dict[str, Any] | None = None
+    while time.monotonic() < deadline:
+        health = worker.health()
+        if health and health.get("http_status") == 503:
+            break
+        time.sleep(0.2)
+    assert health is not None and health.get("http_status") == 503, worker.tail()
+    assert "agent died" in health["reason"] and "injected fault" in health["reason"]
+    code = worker.proc.wait(60)
+    assert code != 0, worker.tail()
+
+
+def test_exact_identity_for_the_life_of_a_dossier(
+    kafka_bootstrap: str, topics: Topics, worker_factory: Any
+) -> None:
+    """An event redelivered after 100 newer events of its dossier changes nothing (applied
+    again it would bounce the dossier back to O2); its id reused with other content is
+    dead-lettered as a conflicting duplicate."""
+    s = Story("ID-1").received("2025-09-08T09:00", unit="A", time_limit="30wd")
+    s.assign("2025-09-08T09:10", unit="A", officer="O1")
+    s.assign("2025-09-08T09:20", unit="A", officer="O2")
+    for i in range(100):
+        s.assign(f"2025-09-08T10:{i % 60:02d}:{i // 60:02d}", unit="A", officer="O3")
+    redelivered = s.events[2]
+    conflicting = json.loads(encode_event(s.events[1]))
+    conflicting["data"]["officer"] = "O9"
+    messages = [
+        *keyed(s.events),
+        *keyed([redelivered]),
+        (b"ID-1", json.dumps(conflicting).encode()),
+    ]
+    produce(kafka_bootstrap, topics.events, messages)
+    worker = worker_factory("w1")
+    worker.wait_assigned()
+    dead = dead_letters(kafka_bootstrap, topics, 1)
+    assert [dict(m.headers)["reason"] for m in dead] == [b"conflicting_duplicate"]
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline and "events_duplicate_total 1.0" not in worker.metrics():
+        time.sleep(0.3)
+    assert "dossierwatch_events_duplicate_total 1.0" in worker.metrics()
+    got = collect(kafka_bootstrap, topics.alerts, until=lambda m: False, timeout=3)
+    assert not [i for i in alert_ids(got) if "ping_pong_officer" in i]

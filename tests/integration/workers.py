@@ -8,6 +8,7 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from pathlib import Path
 from typing import Any
@@ -35,6 +36,8 @@ class WorkerProcess(LoggedProcess):
         app_id: str,
         log: Path,
         store: str = "memory://",
+        env: dict[str, str] | None = None,
+        args: list[str] | None = None,
     ) -> None:
         self.port = free_port()
         self.log = log
@@ -57,20 +60,26 @@ class WorkerProcess(LoggedProcess):
             str(topics.partitions),
             "--tick-interval",
             "0.2",
+            *(args or []),
         ]
         with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
             self.proc = subprocess.Popen(
                 cmd,
                 stdout=out,
                 stderr=subprocess.STDOUT,
-                env={**os.environ, "PYTHONUNBUFFERED": "1"},
+                env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
 
     def health(self) -> dict[str, Any] | None:
+        """/health's answer (a 503 included: a dead worker says why), None if none."""
         try:
             with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
                 result: dict[str, Any] = json.loads(r.read())
                 return result
+        except urllib.error.HTTPError as err:
+            dead: dict[str, Any] = json.loads(err.read())
+            dead["http_status"] = err.code
+            return dead
         except OSError:
             return None
 
@@ -86,7 +95,7 @@ class WorkerProcess(LoggedProcess):
             h = self.health()
             if (
                 h
-                and h["assigned_partitions"]
+                and h.get("assigned_partitions")
                 and (partitions is None or len(h["assigned_partitions"]) == partitions)
             ):
                 return list(h["assigned_partitions"])

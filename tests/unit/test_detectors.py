@@ -374,8 +374,9 @@ def test_a_dossier_woken_twice_at_one_instant_is_handled_once() -> None:
     """Two index entries at the same instant for one dossier do not fire or evict twice."""
     story = Story().received("2025-09-08T09:00", unit="A").complete("2025-09-09T09:00")
     engine, _ = run(story, "2025-09-20T00:00")  # past the early wake-up: next is eviction
-    d = engine.dossiers["HS-1"]
-    assert d.wake == at("2025-09-09T09:00") + 30 * 86400
-    engine.index.schedule("HS-1", None, d.wake)  # a second entry at the live instant
+    d = engine.dossiers.get("HS-1")
+    assert d is not None and d.wake == at("2025-09-09T09:00") + 30 * 86400
+    lane = engine.lane_of("HS-1", d.source)
+    engine.lanes[lane].schedule("HS-1", None, d.wake)  # a second entry at the live instant
     engine.advance(d.wake + 1)
-    assert "HS-1" not in engine.dossiers and engine.stats.evicted == 1
+    assert engine.dossiers.get("HS-1") is None and engine.stats.evicted == 1

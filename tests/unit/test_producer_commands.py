@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from types import TracebackType
 from typing import Any, ClassVar
@@ -12,6 +13,7 @@ import pytest
 
 import producers.commands as commands
 import producers.kafka_producer as kafka_producer
+from producers.simulator import simulate
 from streams import cli
 from streams.core.events import DossierEvent, decode_event
 
@@ -155,14 +157,32 @@ def test_simulate_output_and_bootstrap_exclude_each_other(run: Run, no_broker: N
 def test_simulate_sends_to_kafka_with_bootstrap(
     run: Run, tmp_path: Path, recording: type[RecordingProducer]
 ) -> None:
-    """With --bootstrap the events that --output would write go to the producer instead."""
+    """With --bootstrap (and the same --start) the events that --output would write go to
+    the producer instead."""
     expected = simulated_jsonl(run, tmp_path, 4).read_text().splitlines()
-    code, out, err = run("simulate", "--dossiers", "4", "--bootstrap", "h:1", "--topic", "t")
+    code, out, err = run(
+        "simulate", "--dossiers", "4", "--start", "2025-07-07", "--bootstrap", "h:1", "--topic", "t"
+    )
     (producer,) = recording.instances
     assert (code, out) == (0, "")
     assert (producer.bootstrap, producer.topic) == ("h:1", "t")
     assert [dict(e) for e in producer.events] == [json.loads(line) for line in expected]
     assert "-> topic t at h:1" in err
+
+
+def test_simulate_sent_to_a_live_worker_starts_now(
+    run: Run, recording: type[RecordingProducer]
+) -> None:
+    """Sent to Kafka without --start, the simulation starts at the present (a live worker
+    judges on stream time), with dossier ids of its own run."""
+    before = datetime.now(UTC)
+    code, _, _ = run("simulate", "--dossiers", "2", "--bootstrap", "h:1", "--topic", "t")
+    (producer,) = recording.instances
+    assert code == 0
+    first = datetime.fromisoformat(str(producer.events[0]["time"]))
+    assert before - timedelta(seconds=2) <= first <= before + timedelta(days=7)
+    fixed = simulate(seed=1, start=first, dossiers=2)
+    assert producer.events[0]["subject"] != next(iter(fixed))["subject"]
 
 
 # -- publish -----------------------------------------------------------------------------

@@ -1,127 +1,265 @@
-"""The worker's per-message logic without Faust: events, ticks, the deadline index."""
+"""The worker's per-message logic without Faust: events, ticks, stream clocks, the schedule."""
 
 from __future__ import annotations
 
+import json
+
+import pytest
 from helpers.story import Story, at
 from prometheus_client import CollectorRegistry
 
-from streams.core.dossier import decode_state
-from streams.core.events import encode_event
+from streams.core.events import DossierEvent, encode_event
 from streams.core.policy import PolicyBook
 from streams.metrics import PipelineMetrics
-from streams.worker.core import DELETE, WorkerCore
+from streams.worker.core import Outcome, TableStates, WorkerCore
 
 BOOK = PolicyBook.builtin()
 
 
-def EPOCH() -> float:
-    return 0.0
+class Worker:
+    """A WorkerCore over a dict table, committing each message's writes like the agent."""
 
+    def __init__(self, **options: object) -> None:
+        self.table: dict[bytes, bytes] = {}
+        self.registry = CollectorRegistry()
+        self.core = WorkerCore(
+            BOOK,
+            TableStates(self.table),
+            PipelineMetrics(self.registry, BOOK),
+            **options,  # type: ignore[arg-type]
+        )
 
-def core_with_metrics() -> tuple[WorkerCore, CollectorRegistry]:
-    registry = CollectorRegistry()
-    return WorkerCore(BOOK, PipelineMetrics(registry, BOOK), clock=EPOCH), registry
+    def event(self, e: DossierEvent, wall: float, key: bytes | None = None) -> Outcome:
+        raw = encode_event(e)
+        return self.raw(raw, e.subject.encode() if key is None else key, wall)
+
+    def raw(self, raw: bytes, key: bytes | None, wall: float, partition: int = 0) -> Outcome:
+        out = self.core.on_event(raw, key, partition, wall)
+        self.commit()
+        return out
+
+    def tick(self, key: str, now: int, wall: float) -> Outcome:
+        out = self.core.on_tick(key.encode(), str(now).encode(), 0, wall)
+        self.commit()
+        return out
+
+    def due(self, wall: float, caught_up: set[int] | None = None) -> list[tuple[str, int]]:
+        return self.core.due(wall, [0, 1], {0, 1} if caught_up is None else caught_up)
+
+    def commit(self) -> None:
+        for key, value in self.core.store.take_writes().items():
+            if value is None:
+                self.table.pop(key.encode(), None)
+            else:
+                self.table[key.encode()] = value
+
+    def sample(self, name: str, labels: dict[str, str] | None = None) -> float | None:
+        return self.registry.get_sample_value(name, labels or {})
 
 
 def test_an_event_keyed_by_another_dossier_is_rejected() -> None:
     """A message whose key is not its dossier id is dead-lettered as bad_key, state untouched."""
-    core, registry = core_with_metrics()
+    w = Worker()
     event = Story("HS-1").received("2025-09-08T09:00").events[0]
-    out = core.on_event(encode_event(event), lambda _: None, "HS-2")
-    assert out.invalid is not None and out.invalid.reason == "bad_key" and out.state is None
-    assert (
-        registry.get_sample_value("dossierwatch_events_invalid_total", {"reason": "bad_key"}) == 1
-    )
+    out = w.event(event, at("2025-09-08T09:00"), key=b"HS-2")
+    assert out.reject is not None and out.reject.reason == "bad_key" and not w.table
+    assert w.sample("dossierwatch_events_invalid_total", {"reason": "bad_key"}) == 1
 
 
 def test_events_update_state_and_schedule_the_deadline() -> None:
-    """A receipt yields a stored state and an index entry no later than its first warning."""
-    core, registry = core_with_metrics()
+    """A receipt yields a stored state and a wake-up no later than its first warning."""
+    w = Worker()
     event = Story("HS-1").received("2025-09-08T09:00").events[0]
-    out = core.on_event(encode_event(event), lambda _: None, "HS-1")
-    assert out.state and decode_state(out.state).status_name == "open"
-    assert "HS-1" in core.wakes and core.wakes["HS-1"] <= at("2025-09-12T14:15")
-    assert registry.get_sample_value("dossierwatch_events_total", {"type": "dossier.received"}) == 1
+    w.event(event, at("2025-09-08T09:00"))
+    d = w.core.store.get("HS-1")
+    assert d is not None and d.status_name == "open"
+    assert d.wake is not None and d.wake <= at("2025-09-12T14:15")
+    assert w.core.waiting() == 1
+    assert w.sample("dossierwatch_events_total", {"type": "dossier.received"}) == 1
 
 
 def test_a_redelivered_event_changes_nothing() -> None:
     """The same event again (after a rebalance) stores nothing and counts a duplicate."""
-    core, registry = core_with_metrics()
-    raw = encode_event(Story("HS-1").received("2025-09-08T09:00").events[0])
-    first = core.on_event(raw, lambda _: None, "HS-1")
-    again = core.on_event(raw, lambda _: first.state, "HS-1")
-    assert again.state is None and again.alerts == []
-    assert registry.get_sample_value("dossierwatch_events_duplicate_total") == 1
+    w = Worker()
+    event = Story("HS-1").received("2025-09-08T09:00").events[0]
+    w.event(event, at("2025-09-08T09:00"))
+    before = dict(w.table)
+    again = w.event(event, at("2025-09-08T09:00"))
+    assert again.alerts == [] and again.reject is None and w.table == before
+    assert w.sample("dossierwatch_events_duplicate_total") == 1
 
 
-def test_a_tick_fires_what_is_due_and_re_arms() -> None:
-    """Ticking after the due date fires the breach and schedules the escalation."""
-    core = WorkerCore(BOOK, clock=EPOCH)
-    raw = encode_event(Story("HS-1").received("2025-09-08T09:00", unit="A").events[0])
-    state = core.on_event(raw, lambda _: None, "HS-1").state
-    assert core.due(at("2025-09-11T08:00")) == []  # nothing can be due before the stall
-    keys = core.due(at("2025-09-16T00:01"))
-    assert keys == ["HS-1"] and "HS-1" not in core.wakes
-    out = core.on_tick("HS-1", state, at("2025-09-16T00:01"))
+def test_a_reused_event_id_with_other_content_is_rejected() -> None:
+    """The same (source, id) with other content is a conflicting duplicate: rejected, counted,
+    the dossier as it was."""
+    w = Worker()
+    first = Story("HS-1").received("2025-09-08T09:00").events[0]
+    w.event(first, at("2025-09-08T09:00"))
+    before = dict(w.table)
+    body = json.loads(encode_event(first))
+    body["data"]["unit"] = "ELSEWHERE"
+    out = w.raw(json.dumps(body).encode(), b"HS-1", at("2025-09-08T09:01"))
+    assert out.reject is not None and out.reject.reason == "conflicting_duplicate"
+    assert w.table == before
+
+
+def test_the_same_id_from_another_source_is_another_event() -> None:
+    """Identity is (source, id): a second system's event with the same id is applied."""
+    w = Worker()
+    first = Story("HS-1").received("2025-09-08T09:00", unit="A").events[0]
+    w.event(first, at("2025-09-08T09:00"))
+    body = json.loads(encode_event(first))
+    body.update(type="dossier.assigned", source="other-system", data={"unit": "B"})
+    out = w.raw(json.dumps(body).encode(), b"HS-1", at("2025-09-08T09:01"))
+    assert out.reject is None
+    d = w.core.store.get("HS-1")
+    assert d is not None and d.unit == "B" and d.source == "other-system"
+
+
+def test_a_tick_fires_what_is_due_on_stream_time_and_re_arms() -> None:
+    """A caught-up partition's clock runs with the wall clock from its latest event; the
+    dossier due by then is ticked at that stream time and fires its levels."""
+    w = Worker()
+    receipt = Story("HS-1").received("2025-09-08T09:00", unit="A").events[0]
+    read = 1_000_000.0  # the wall clock is far from event time: only its passing counts
+    w.event(receipt, read)
+    assert w.due(read + 3600) == []  # an hour of stream time later: nothing due
+    days = at("2025-09-16T00:01") - at("2025-09-08T09:00")
+    ticks = w.due(read + days)
+    assert ticks == [("HS-1", at("2025-09-16T00:01"))]
+    out = w.tick("HS-1", ticks[0][1], read + days)
     assert {(a.rule, a.level) for a in out.alerts} == {
         ("stall", "warning"),
         ("deadline", "near_due_75"),
         ("deadline", "near_due_90"),
         ("deadline", "overdue"),
     }
-    assert core.wakes["HS-1"] <= at("2025-09-17T00:00")
+    d = w.core.store.get("HS-1")
+    assert d is not None and d.wake is not None and d.wake <= at("2025-09-17T00:00")
 
 
-def test_dossiers_of_a_partition_with_a_backlog_wait() -> None:
-    """Only the partitions named as caught up give up their due dossiers."""
-    core = WorkerCore(BOOK, clock=EPOCH, partition_of=lambda k: 1 if k == "B" else 0)
-    for name in ("A", "B"):
-        raw = encode_event(Story(name).received("2025-09-08T09:00").events[0])
-        core.on_event(raw, lambda _: None, name)
-    now = at("2025-10-01T00:00")
-    assert core.due(now, partitions={1}) == ["B"]
-    assert core.due(now, partitions=set()) == []
-    assert core.due(now, partitions={0, 1}) == ["A"]
+def test_a_tick_cannot_fire_past_its_sources_clock() -> None:
+    """A forged tick dated years ahead fires only what the stream clock allows: nothing."""
+    w = Worker()
+    w.event(Story("HS-1").received("2025-09-08T09:00", unit="A").events[0], 1000.0)
+    out = w.tick("HS-1", at("2030-01-01T00:00"), 1000.0)
+    assert out.alerts == [] and out.reject is None
+
+
+def test_a_malformed_tick_is_rejected_not_fatal() -> None:
+    """A tick whose value is not an instant comes back as a bad_tick reject."""
+    w = Worker()
+    w.event(Story("HS-1").received("2025-09-08T09:00").events[0], 1000.0)
+    out = w.core.on_tick(b"HS-1", b"soon", 0, 1000.0)
+    assert out.reject is not None and out.reject.reason == "bad_tick"
+
+
+def test_a_partition_with_a_backlog_holds_its_clock() -> None:
+    """While a partition has unread events its clock stands still: no wall time counts,
+    and its due dossiers wait; caught up, the clock runs on from where it stood."""
+    w = Worker()
+    w.event(Story("A").received("2025-09-08T09:00", due="2025-09-08T10:00").events[0], 0.0)
+    assert w.due(0.0, caught_up=set()) == []  # the timer's first look: a backlog
+    assert w.due(7200.0, caught_up=set()) == []  # two hours of wall time in a backlog
+    assert w.due(9000.0, caught_up={0}) == []  # caught up: the clock runs from 09:00 on
+    assert w.due(9000.0 + 1800, caught_up={0}) == []  # half an hour of stream time
+    assert [k for k, _ in w.due(9000.0 + 3600.5, caught_up={0})] == ["A"]
 
 
 def test_a_finished_dossier_is_deleted_after_retention() -> None:
-    """Completed dossiers leave the table once the retention has passed."""
-    core = WorkerCore(BOOK, retention_days=30, clock=EPOCH)
+    """Completed dossiers leave the table once the retention has passed in stream time."""
+    w = Worker(retention_days=30)
     story = Story("HS-1").received("2025-09-08T09:00").complete("2025-09-09T09:00")
-    state = None
     for e in story.events:
-        state = core.on_event(encode_event(e), lambda _, s=state: s, "HS-1").state or state
-    assert core.due(at("2025-10-09T08:00")) == []
-    assert core.due(at("2025-10-09T10:00")) == ["HS-1"]
-    assert core.on_tick("HS-1", state, at("2025-10-09T10:00")).state == DELETE
+        w.event(e, 0.0)
+    until = at("2025-10-09T10:00") - at("2025-09-09T09:00")
+    ticks = w.due(float(until))
+    assert [k for k, _ in ticks] == ["HS-1"]
+    w.tick("HS-1", ticks[0][1], float(until))
+    assert w.table == {}
 
 
-def test_the_index_is_rebuilt_from_stored_states() -> None:
-    """After a rebalance the index holds exactly the stored dossiers that wait for time."""
-    core = WorkerCore(BOOK, clock=EPOCH)
-    states = []
+def test_the_schedule_is_rebuilt_from_stored_states() -> None:
+    """After a rebalance the schedule holds exactly the stored dossiers that wait for time;
+    an unreadable value is skipped."""
+    w = Worker()
     for name in ("A", "B"):
-        raw = encode_event(Story(name).received("2025-09-08T09:00").events[0])
-        out = core.on_event(raw, lambda _: None, name)
-        states.append((name, out.state or b""))
-    fresh = WorkerCore(BOOK, clock=EPOCH)
-    assert fresh.rebuild([*states, ("junk", b"\xff\x00")]) == 2
-    assert set(fresh.wakes) == {"A", "B"}
+        w.event(Story(name).received("2025-09-08T09:00").events[0], 0.0)
+    table = {**w.table, b"junk": b"\xff\x00"}
+    fresh = WorkerCore(BOOK, TableStates(table))
+    assert fresh.rebuild() == 2
 
 
-def test_a_dossier_is_not_ticked_while_its_next_events_may_be_on_the_way() -> None:
-    """After an event a dossier waits `settle` seconds of wall time before a tick, and
-    `backlog_settle` when the event is old (a sender catching up on history)."""
-    wall = [at("2025-09-08T09:00") + 5]
-    core = WorkerCore(BOOK, clock=lambda: wall[0], settle=2.0, backlog_settle=20.0)
-    live = encode_event(
-        Story("LIVE").received("2025-09-08T09:00", unit="A", due="2025-09-08T09:00:01").events[0]
-    )
-    core.on_event(live, lambda _: None, "LIVE")
-    assert core.due(int(wall[0]) + 1) == []
-    assert core.due(int(wall[0]) + 3) == ["LIVE"]
-    wall[0] = at("2026-01-05T10:00")
-    old = encode_event(Story("OLD").received("2025-09-08T09:00", unit="A").events[0])
-    core.on_event(old, lambda _: None, "OLD")
-    assert core.due(int(wall[0]) + 3) == []
-    assert core.due(int(wall[0]) + 21) == ["OLD"]
+def test_the_clock_state_survives_a_restart() -> None:
+    """Saved and restored, a partition's clocks resume at the stream time they had."""
+    w = Worker()
+    w.event(Story("A").received("2025-09-08T09:00", due="2025-09-08T12:00").events[0], 0.0)
+    saved = w.core.clock(0).state(3600.0)
+    fresh = Worker()
+    fresh.table.update(w.table)
+    fresh.core.rebuild()
+    fresh.core.clock(0).restore(saved)
+    # Down for two hours with nothing to read: the quiet source's clock counts them.
+    assert fresh.due(3 * 3600.0 + 0.5, caught_up={0}) == [("A", at("2025-09-08T12:00") + 1)]
+
+
+POISON: list[tuple[str, bytes, bytes | None, str]] = [
+    ("invalid UTF-8 in a string", b'{"specversion":"1.0","id":"\xff"}', b"X", "bad_text"),
+    ("a key that is not UTF-8", b"{}", b"\xff\xfe", "missing_field"),
+    ("nested 100,000 deep", b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}", b"X", "too_deep"),
+    ("not JSON", b"{nope", b"X", "not_json"),
+    ("a lone surrogate", b'{"id":"\\ud800"}', b"X", "not_json"),
+]
+
+
+def _received(**changes: object) -> bytes:
+    body = json.loads(encode_event(Story("HS-9").received("2025-09-08T09:00").events[0]))
+    data = changes.pop("data", None)
+    body.update(changes)
+    if isinstance(data, dict):
+        body["data"].update(data)
+    return json.dumps(body).encode()
+
+
+@pytest.mark.parametrize(
+    ("raw", "key", "reason"),
+    [
+        *((raw, key, reason) for _, raw, key, reason in POISON),
+        (_received(), b"\xff\xfe", "bad_key"),
+        (_received(time="0001-01-01T00:00:00+07:00"), b"HS-9", "time_out_of_range"),
+        (_received(time="9999-12-31T23:59:59+07:00"), b"HS-9", "time_out_of_range"),
+        (_received(data={"time_limit": "100000000000000000000wd"}), b"HS-9", "bad_time_limit"),
+        (_received(data={"time_limit": "0wd"}), b"HS-9", "bad_time_limit"),
+        (_received(data={"time_limit": "99999wd"}), b"HS-9", "bad_time_limit"),
+        (_received(data={"due": "2200-01-01T00:00:00+07:00"}), b"HS-9", "time_out_of_range"),
+        (_received(data={"unit": 7}), b"HS-9", "bad_field"),
+    ],
+)
+def test_poison_is_rejected_with_its_reason_and_changes_nothing(
+    raw: bytes, key: bytes | None, reason: str
+) -> None:
+    """Each malformed message comes back as a reject with its reason; the table and the
+    schedule are as they were, and the next valid event is judged as ever."""
+    w = Worker()
+    out = w.raw(raw, key, 0.0)
+    assert out.reject is not None and out.reject.reason == reason, out.reject
+    assert w.table == {} and w.core.waiting() == 0
+    good = Story("HS-9").received("2025-09-08T09:00", unit="A", due="2025-09-10T00:00")
+    assert w.event(good.events[0], 1.0).reject is None
+    assert w.core.waiting() == 1
+
+
+def test_an_unexpected_error_is_a_reject_not_a_crash(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Whatever a detector raises, the event comes back rejected as `unexpected`, with the
+    exception's class, and nothing is stored."""
+    import streams.core.engine as engine
+
+    def broken(*args: object, **kwargs: object) -> None:
+        raise ZeroDivisionError("a bug in a detector")
+
+    monkeypatch.setattr(engine, "apply_event", broken)
+    w = Worker()
+    out = w.event(Story("HS-1").received("2025-09-08T09:00").events[0], 0.0)
+    assert out.reject is not None
+    assert (out.reject.reason, out.reject.error) == ("unexpected", "ZeroDivisionError")
+    assert w.table == {}
