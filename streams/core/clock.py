@@ -65,7 +65,7 @@ class SourceClocks:
         # read, the clocks stand still; None: just restored, not looked at yet.
         self._held = held
 
-    def read(self, source: str, event_time: int, wall: float) -> int:
+    def read(self, source: str, event_time: float, wall: float) -> int:
         """An event of `source` was read at `wall`; how late it is (seconds behind the
         source's clock, 0 when on time).  The clock moves forward to it, never back."""
         s = self._sources.get(source)

@@ -14,7 +14,6 @@ from dataclasses import dataclass, field
 
 from streams.core.alerts import Alert
 from streams.core.boundary import Reject, admitted, take_event
-from streams.core.calendar import to_instant
 from streams.core.clock import SourceClocks
 from streams.core.dossier import Dossier
 from streams.core.engine import Engine
@@ -123,7 +122,9 @@ class WorkerCore:
         if not isinstance(event, Reject):
             # Read on the clock once admitted, as replay does: a well-formed event moves
             # its source's stream time even if its dossier then refuses it.
-            lateness = self.clock(partition).read(event.source, to_instant(event.time), wall)
+            # The clock keeps the event's sub-second time: a live source's stream time
+            # is then behind the wall clock by its transport delay only.
+            lateness = self.clock(partition).read(event.source, event.time.timestamp(), wall)
             if self.metrics:
                 self.metrics.read(event.source, lateness)
             alerts = take_event(self.engine, event)

@@ -1,0 +1,93 @@
+"""`dossierwatch replay` on small files: the audit instant, rejects through the boundary."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+from helpers.story import Story
+
+from streams.cli import main
+from streams.core.events import encode_event
+
+
+def write(path: Path, lines: list[bytes]) -> str:
+    path.write_bytes(b"\n".join(lines) + b"\n")
+    return str(path)
+
+
+def replay(tmp_path: Path, log: str, *args: str) -> dict[str, Any]:
+    report = tmp_path / "report.json"
+    assert main(["replay", log, "--quiet", "--report", str(report), *args]) == 0
+    result: dict[str, Any] = json.loads(report.read_text())
+    return result
+
+
+def story_lines() -> list[bytes]:
+    due = Story("HS-1").received("2025-09-08T09:00", unit="A", due="2025-09-10T00:00")
+    other = Story("HS-2").received("2025-09-10T00:00", unit="A", time_limit="30wd")
+    return [encode_event(e) for e in (*due.events, *other.events)]
+
+
+def test_open_dossiers_are_judged_as_of_the_last_event_by_default(tmp_path: Path) -> None:
+    """A log ending exactly at a due instant: that dossier is not overdue yet, and the
+    report says which instant it judged at."""
+    r = replay(tmp_path, write(tmp_path / "log.jsonl", story_lines()))
+    assert r["judged_at"] == "2025-09-10T00:00:00+07:00"
+    assert r["judged_at_source"] == "last event"
+    assert r["overdue_at_end"] == 0 and "overdue" not in r["alerts"].get("deadline", {})
+
+
+def test_until_judges_open_dossiers_as_of_an_audit_instant(tmp_path: Path) -> None:
+    """--until a week later: the dossier due meanwhile is overdue and its breach fired."""
+    log = write(tmp_path / "log.jsonl", story_lines())
+    r = replay(tmp_path, log, "--until", "2025-09-17T00:00")
+    assert r["judged_at"] == "2025-09-17T00:00:00+07:00" and r["judged_at_source"] == "--until"
+    assert r["overdue_at_end"] == 1 and r["alerts"]["deadline"]["overdue"] == 1
+
+
+def test_a_bad_event_stops_the_replay_with_its_line_and_reason(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """An event dated in year 1 stops the replay: one line naming file:line and the reason."""
+    lines = story_lines()
+    lines.insert(1, lines[0].replace(b"2025-09-08", b"0001-09-08").replace(b"HS-1-1", b"X"))
+    log = write(tmp_path / "log.jsonl", lines)
+    assert main(["replay", log, "--quiet"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and f"{log}:2: time_out_of_range" in err
+
+
+def test_skip_invalid_counts_every_kind_of_reject_and_goes_on(tmp_path: Path) -> None:
+    """Poison lines of several kinds are skipped and counted; the valid events still give
+    their alerts."""
+    lines = story_lines()
+    reused = json.loads(lines[0])
+    reused["data"]["unit"] = "B"
+    poison = [
+        b"{not json",
+        b'{"x":' + b"[" * 5000 + b"]" * 5000 + b"}",
+        b'{"id":"\xff"}',
+        lines[0].replace(b"2025-09-08", b"9999-09-08").replace(b"HS-1-1", b"Y"),
+        json.dumps(reused).encode(),
+    ]
+    log = write(tmp_path / "log.jsonl", [lines[0], *poison, *lines[1:]])
+    r = replay(tmp_path, log, "--skip-invalid", "--until", "2025-09-17T00:00")
+    assert r["invalid_events"] == len(poison)
+    assert r["alerts"]["deadline"]["overdue"] == 1
+
+
+def test_grace_changes_when_a_replay_fires_not_what(tmp_path: Path) -> None:
+    """A source's allowed lateness holds its timers back while the file is read, but the
+    audit instant at the end judges everything: the same alerts come out."""
+    lines = story_lines()
+    later = Story("HS-3").received("2025-09-11T10:00", unit="A", time_limit="30wd").events[0]
+    log = write(tmp_path / "log.jsonl", [*lines, encode_event(later)])
+    plain, slow = tmp_path / "plain.jsonl", tmp_path / "slow.jsonl"
+    replay(tmp_path, log, "--alerts", str(plain))
+    replay(tmp_path, log, "--alerts", str(slow), "--grace", "test=172800")
+    ids = [json.loads(line)["id"] for line in plain.read_text().splitlines()]
+    slow_ids = [json.loads(line)["id"] for line in slow.read_text().splitlines()]
+    assert sorted(ids) == sorted(slow_ids) and any("/overdue/" in i for i in ids)
