@@ -390,7 +390,10 @@ def create_app(s: WorkerSettings, book: PolicyBook) -> faust.App:
         try:
             assigned = [tp for tp in app.consumer.assignment() if tp.topic == s.events_topic]
             for tp in assigned:
-                position = await app.consumer.position(tp)
+                try:
+                    position = await app.consumer.position(tp)
+                except Exception:  # a rebalance took it away meanwhile: not ours to track
+                    continue
                 started_at[tp.partition] = (position or 0) - 1
                 processed.pop(tp.partition, None)
             core.clocks.clear()

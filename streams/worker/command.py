@@ -5,7 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from streams.cli import CommandError, policy_book
+from streams.cli import CommandError, add_grace_options, policy_book
+from streams.cliargs import count
 from streams.logs import configure_logging
 from streams.worker.settings import WorkerSettings
 
@@ -25,6 +26,14 @@ def register(sub: Any) -> None:
     p.add_argument("--tick-interval", type=float, help="seconds between deadline scans (0.25)")
     p.add_argument("--policy", action="append", metavar="PATH", help="policy file (repeatable)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
+    add_grace_options(p)
+    p.add_argument(
+        "--settle",
+        type=lambda t: count(t),
+        metavar="SECONDS",
+        help="stream time held back from judging on every source, for a transport that"
+        " delivers events seconds late (default 0)",
+    )
     p.set_defaults(func=run_worker)
 
 
@@ -52,14 +61,18 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
         tick_interval=args.tick_interval,
         log_level=args.log_level,
         policy_paths=tuple(args.policy or ()),
+        settle_seconds=args.settle,
+        default_grace=args.default_grace or None,
+        source_grace=dict(args.grace) if args.grace else None,
         **topics,
     )
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from faust.worker import Worker
-
-    from streams.worker.app import create_app
+    from streams.logs import quieted
+    from streams.worker.app import EXIT_SOFTWARE, create_app
+    from streams.worker.runner import DossierWatchWorker
+    from streams.worker.topics import TopicSetupError, ensure_topics, worker_topics
 
     s = settings_from(args)
     book = policy_book(s.policy_paths)
@@ -71,10 +84,26 @@ def run_worker(args: argparse.Namespace) -> int:
                 "rocksdb:// needs the rocksdict package; use --store memory://", 1
             ) from None
     configure_logging(s.log_level)
+    # Every topic, the tables' changelogs included, exists with its partitions led before
+    # Faust subscribes: Faust creating a changelog while its consumer joins races.
+    # kafka-python's own lines about a failure are left out: the error says it in one.
+    try:
+        with quieted("kafka"):
+            ensure_topics(s.bootstrap, worker_topics(s), client_config=s.kafka_client_config())
+    except TopicSetupError as err:
+        raise CommandError(str(err), 1) from None
     app = create_app(s, book)
-    worker = Worker(app, loglevel=s.log_level, redirect_stdouts=False)
+    worker = DossierWatchWorker(app, loglevel=s.log_level, redirect_stdouts=False)
     # Faust's start-up spinner lowers the root logger to DEBUG (to spin on every record)
     # when the level is WARN or above: every library debug line would then be built.
     worker.spinner = None
-    worker.execute_from_commandline()
+    try:
+        worker.execute_from_commandline()
+    except SystemExit as done:
+        # A worker that stopped because a part of it died exits non-zero, whatever mode's
+        # shutdown said: its supervisor (systemd, Kubernetes, compose) must restart it.
+        fatal = app.dossierwatch_vitals.fatal  # type: ignore[attr-defined]
+        if fatal is not None:
+            raise CommandError(f"stopped: {fatal}", EXIT_SOFTWARE) from None
+        raise done
     return 0

@@ -330,8 +330,11 @@ def test_a_dead_agent_is_never_a_silent_one(
         time.sleep(0.2)
     assert health is not None and health.get("http_status") == 503, worker.tail()
     assert "agent died" in health["reason"] and "injected fault" in health["reason"]
+    dead_at = time.monotonic()
     code = worker.proc.wait(60)
-    assert code != 0, worker.tail()
+    assert code == 70, worker.tail()  # EX_SOFTWARE: restart me
+    assert time.monotonic() - dead_at < 30
+    assert "dossierwatch worker: stopped: agent died" in worker.tail(5)
 
 
 def test_exact_identity_for_the_life_of_a_dossier(

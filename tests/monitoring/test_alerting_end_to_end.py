@@ -24,6 +24,7 @@ from typing import Any
 import msgspec
 import pytest
 from integration.conftest import Topics
+from integration.live import pulses
 from integration.services import AlertmanagerServer, PrometheusServer, WebhookReceiver, free_port
 from integration.workers import WorkerProcess, produce
 from prometheus_client.parser import text_string_to_metric_families
@@ -85,18 +86,24 @@ receivers:
     return path
 
 
+START = datetime(2025, 9, 8, 0, 0, tzinfo=UTC)
+CUT = START + timedelta(days=7)
+LATER = CUT + timedelta(days=30)
+"""A month after the cut, stream time, every dossier still open is overdue."""
+
+
 def history() -> list[dict[str, Any]]:
-    """A week of a simulated province in 2025, cut off mid-stream: the handling systems
-    stopped reporting, so every dossier still open then is overdue now.  (A fixed week:
-    the same dossiers, and units on both sides of the threshold, on any day it runs.)"""
-    start = datetime(2025, 9, 8, 0, 0, tzinfo=UTC)
-    cut = start + timedelta(days=7)
+    """A week of a simulated province in 2025, cut off mid-stream, then — a month later in
+    stream time (one event in every partition) — the source speaks again: every dossier
+    still open at the cut is overdue now.  (A fixed week: the same dossiers, and units on
+    both sides of the threshold, on any day it runs.)"""
     out = []
-    for e in simulate(seed=17, start=start, until=cut, per_working_day=120):
-        if datetime.fromisoformat(str(e["time"])) >= cut:
+    for e in simulate(seed=17, start=START, until=CUT, per_working_day=120):
+        if datetime.fromisoformat(str(e["time"])) >= CUT:
             break
         out.append(e)
-    return out
+    later = pulses(LATER, 6, source="dossierwatch-simulator")
+    return out + [msgspec.to_builtins(e) for e in later]
 
 
 def overdue_by_unit(events: list[dict[str, Any]], now: int) -> Counter[str]:
@@ -106,7 +113,7 @@ def overdue_by_unit(events: list[dict[str, Any]], now: int) -> Counter[str]:
     engine.advance(now)
     return Counter(
         d.unit or "none"
-        for d in engine.dossiers.values()
+        for d in engine.states()
         if d.status == OPEN and d.due is not None and d.due < now
     )
 
@@ -143,7 +150,7 @@ def test_overdue_backlog_reaches_the_webhook(
     """A unit left with 10 or more overdue dossiers is notified by Alertmanager, with the
     unit, the ladder labels and the count the core computes, and no other unit is."""
     events = history()
-    overdue = overdue_by_unit(events, int(time.time()))
+    overdue = overdue_by_unit(events, int(LATER.timestamp()))
     expected = {unit: n for unit, n in overdue.items() if n >= THRESHOLD}
     assert expected and set(overdue) - set(expected), overdue  # some units above, some below
 
