@@ -62,7 +62,9 @@ def names(pattern: str, paths: list[Path]) -> list[str]:
 
 
 ALERTS = names(r"^\s*- alert: (\S+)\s*$", [PROMETHEUS / "rules" / "alerts.yml"])
-RECORDS = names(r"^\s*- record: (\S+)\s*$", [PROMETHEUS / "rules" / "recording.yml"])
+# Recording rules live in recording.yml, and beside the alerts that read them in the same
+# group (alerts.yml: working hours, evaluated just before the sources' alerts).
+RECORDS = names(r"^\s*- record: (\S+)\s*$", RULES)
 
 
 # -- the files, by promtool -------------------------------------------------------------
