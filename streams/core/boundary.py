@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from streams.core.alerts import Alert
-from streams.core.calendar import day_to_date, local_day, to_instant
+from streams.core.calendar import CalendarRangeError, day_to_date, local_day, to_instant
 from streams.core.engine import Engine
 from streams.core.events import (
     ConsultationRequested,
@@ -46,6 +46,8 @@ class Reject:
     def of(cls, err: BaseException) -> Reject:
         if isinstance(err, InvalidEvent):
             return cls(err.reason, type(err).__name__, err.message)
+        if isinstance(err, CalendarRangeError):  # a date the calendar cannot count to
+            return cls("time_out_of_range", type(err).__name__, str(err)[:1000])
         return cls(UNEXPECTED, type(err).__name__, str(err)[:1000] or repr(err)[:1000])
 
 

@@ -44,8 +44,9 @@ END_INSTANT = END_DAY * DAY - LOCAL_OFFSET
 """24:00 of the last supported day: a due date can end there, so it is in range too."""
 _RANGE = f"{FIRST_YEAR}-01-01 to {LAST_YEAR}-12-31"
 
-_HOURS_HORIZON = 3660
-"""Days within which a limit in working hours must end (ten years: none comes near)."""
+_HOURS_HORIZON = 366 * 25
+"""Days within which a limit in working hours must end: 25 years, beyond the longest limit
+an event may state (policy bounds: 3,650 working days of 8 hours, about 15 years)."""
 _STEP_YEARS = 4
 """The least a calendar's coverage grows by at a time, in years."""
 
@@ -448,8 +449,8 @@ class WorkingCalendar:
                         f"{seconds} working seconds after {to_iso(a)} end after "
                         f"{LAST_YEAR}-12-31, outside the supported range {_RANGE}"
                     )
-                raise ValueError(
-                    f"{seconds} working seconds do not fit in ten years of office hours"
+                raise CalendarRangeError(
+                    f"{seconds} working seconds do not fit in 25 years of office hours"
                 )
             cov = self._extend(day, cov.end + 1)  # at least doubles, so this loop is short
         # The first day whose office hours reach the target, then the stretch within it.
@@ -489,7 +490,7 @@ class WorkingCalendar:
                     raise CalendarRangeError(
                         f"no office hours after {to_iso(a)} within the supported range {_RANGE}"
                     )
-                raise ValueError("no office hours in ten years")
+                raise CalendarRangeError("no office hours in 25 years")
             cov = self._extend(day, cov.end + 1)
         i = bisect_right(cov.secs, before, day - cov.base + 1, min(cov.end, limit) - cov.base) - 1
         return day_start(cov.base + i) + cov.spans[i][0][0]

@@ -18,6 +18,9 @@ MAX_EVENT_BYTES = 256 * 1024
 """Larger payloads are rejected unread: a state-change event is a few hundred bytes."""
 MAX_JSON_DEPTH = 16
 """An event nests 2 deep; unknown fields nested 100,000 deep would overflow the decoder."""
+MAX_BRACKETS = 256
+"""An event has three objects; thousands of brackets are an attack on the decoder's time
+(each costs the depth scan, then the decoder), not a state change."""
 
 AwareDatetime = Annotated[datetime, msgspec.Meta(tz=True)]
 Name = Annotated[str, msgspec.Meta(min_length=1, max_length=200)]
@@ -33,6 +36,7 @@ class InvalidEvent(ValueError):
             "not_json",
             "too_large",
             "too_deep",
+            "too_complex",
             "bad_text",
             "unknown_type",
             "missing_field",
@@ -214,20 +218,34 @@ def _classify(err: msgspec.ValidationError, raw: bytes) -> InvalidEvent:
     return InvalidEvent("bad_field", text)
 
 
-_TOKENS = re.compile(rb'"(?:[^"\\]|\\.)*"|[\[\]{}]')
+_TOKENS = re.compile(rb'"[^"\\]*(?:\\.[^"\\]*)*"|[\[\]{}]')
 """JSON strings (skipped whole, so brackets inside them do not count) and brackets."""
 
 
-def _depth(raw: bytes) -> int:
-    depth = deepest = 0
+def _deeper_than(raw: bytes, limit: int) -> bool:
+    """Whether brackets outside strings nest deeper than `limit` (stops as soon as they do)."""
+    depth = 0
     for token in _TOKENS.finditer(raw):
         c = token.group()
         if c in (b"{", b"["):
             depth += 1
-            deepest = max(deepest, depth)
+            if depth > limit:
+                return True
         elif c in (b"}", b"]"):
             depth -= 1
-    return deepest
+    return False
+
+
+def _few_outside_strings(raw: bytes) -> bool:
+    """Brackets inside string values are text (a reason quoting code, say): count only the
+    ones outside, stopping at the limit."""
+    count = 0
+    for token in _TOKENS.finditer(raw):
+        if token.group() in (b"{", b"["):
+            count += 1
+            if count > MAX_BRACKETS:
+                return False
+    return True
 
 
 def check_shape(
@@ -237,9 +255,14 @@ def check_shape(
     raise outside its own error types on bad bytes, or overflow on deep nesting)."""
     if len(raw) > max_bytes:
         raise InvalidEvent("too_large", f"event is {len(raw)} bytes, limit {max_bytes}")
-    # Counting is C speed; a real event has three brackets, so the scan is for oddities.
-    if raw.count(b"{") + raw.count(b"[") > max_depth and _depth(raw) > max_depth:
-        raise InvalidEvent("too_deep", f"JSON nested deeper than {max_depth} levels")
+    # Counting is C speed; a real event has three brackets, so the scan is for oddities,
+    # and bounded: brackets by the thousand (in strings or not) are refused unscanned.
+    brackets = raw.count(b"{") + raw.count(b"[")
+    if brackets > max_depth:
+        if brackets > MAX_BRACKETS and not _few_outside_strings(raw):
+            raise InvalidEvent("too_complex", f"more than {MAX_BRACKETS} JSON objects or arrays")
+        if _deeper_than(raw, max_depth):
+            raise InvalidEvent("too_deep", f"JSON nested deeper than {max_depth} levels")
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError as err:

@@ -206,7 +206,8 @@ def test_the_clock_state_survives_a_restart() -> None:
 POISON: list[tuple[str, bytes, bytes | None, str]] = [
     ("invalid UTF-8 in a string", b'{"specversion":"1.0","id":"\xff"}', b"X", "bad_text"),
     ("a key that is not UTF-8", b"{}", b"\xff\xfe", "missing_field"),
-    ("nested 100,000 deep", b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}", b"X", "too_deep"),
+    ("nested 100,000 deep", b'{"x":' + b"[" * 100_000 + b"]" * 100_000 + b"}", b"X", "too_complex"),
+    ("nested 40 deep", b'{"x":' + b"[" * 40 + b"]" * 40 + b"}", b"X", "too_deep"),
     ("not JSON", b"{nope", b"X", "not_json"),
     ("a lone surrogate", b'{"id":"\\ud800"}', b"X", "not_json"),
 ]
