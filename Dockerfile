@@ -4,9 +4,10 @@
 #   docker build -t dossierwatch .
 #   docker run --rm dossierwatch replay --help
 #
-# Two stages: the first installs the package and its pinned dependencies (pyproject.toml)
-# into a virtualenv; the second copies only that virtualenv onto a clean base, so no
-# build tools, caches or sources end up in the image.
+# Two stages: the first installs the package and its locked dependencies
+# (requirements.lock: every one pinned with its hashes) into a virtualenv; the second
+# copies only that virtualenv onto a clean base, so no build tools, caches or sources end
+# up in the image.
 
 ARG PYTHON_IMAGE=python:3.11-slim-bookworm
 
@@ -21,18 +22,16 @@ ENV PATH=/opt/dossierwatch/bin:$PATH
 
 WORKDIR /src
 
-# Dependencies first, from pyproject.toml alone: this layer is rebuilt only when the
-# pins change, not on every source edit.
-COPY pyproject.toml ./
-RUN python -c "import tomllib; print('\n'.join(tomllib.load(open('pyproject.toml', 'rb'))['project']['dependencies']))" \
-        > /tmp/requirements.txt \
-    && pip install -r /tmp/requirements.txt
+# Dependencies first, from the lock alone: this layer is rebuilt only when the pins
+# change, not on every source edit.  pip refuses anything whose hash differs.
+COPY requirements.lock pyproject.toml ./
+RUN pip install --require-hashes -r requirements.lock
 
 # Then the package itself (streams, producers, alerts; policy files as package data).
 COPY streams ./streams
 COPY producers ./producers
 COPY alerts ./alerts
-RUN pip install --no-deps . \
+RUN pip install --no-deps --no-build-isolation . \
     && pip check \
     && dossierwatch --help > /dev/null
 
