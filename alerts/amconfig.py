@@ -6,6 +6,11 @@ docker-compose.  Its endpoints are plain strings (`mailrelay:25`, `http://zalo-a
 not in the source is refused, so renaming a host there cannot silently leave a copy
 pointing at the old one.  Templates are copied next to the rendered file, where the
 config's relative `templates/*.tmpl` finds them.
+
+The webhooks' token files (CREDENTIALS) are such strings too: an environment that keeps
+its secrets elsewhere than /run/secrets substitutes the path (`--set
+/run/secrets/zalo_webhook_token=/etc/alertmanager/zalo.token`).  amtool does not check
+that they exist; Alertmanager reads them at each notification.
 """
 
 from __future__ import annotations
@@ -22,6 +27,12 @@ ENDPOINTS = {
     "http://zalo-adapter:9095": "the Zalo adapter (dossierwatch zalo-adapter)",
     "mailrelay:25": "the SMTP relay",
 }
+
+CREDENTIALS = {
+    "/run/secrets/zalo_webhook_token": "the Zalo adapter's webhook token (its --secret-file)",
+    "/run/secrets/ops_hooks_webhook_token": "the ops-hooks webhooks' token",
+}
+"""Files whose contents Alertmanager sends as `Authorization: Bearer …` to the webhooks."""
 
 
 def render(text: str, replacements: Mapping[str, str]) -> str:

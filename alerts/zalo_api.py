@@ -32,7 +32,30 @@ log = structlog.get_logger("dossierwatch.zalo")
 TOKEN_ERRORS = frozenset({-216, -220})
 RATE_LIMITED = frozenset({-32})
 TEXT_LIMIT = 2000
-"""Characters a consultation text message may hold."""
+"""Characters a consultation text message may hold (the figure third-party SDKs of the OA
+API document; Zalo's own page was not at hand).  Counted in UTF-16 code units, as a
+JavaScript or Java server would count them: an emoji weighs two, a Vietnamese letter in
+NFC one, so a text that fits here fits whichever way Zalo counts."""
+
+
+def zalo_length(text: str) -> int:
+    """The length of `text` in UTF-16 code units."""
+    return len(text.encode("utf-16-le", "surrogatepass")) // 2
+
+
+def clip(text: str, limit: int = TEXT_LIMIT) -> str:
+    """`text` cut to at most `limit` UTF-16 code units, ending in "…" when cut; never splits
+    a character (a cut emoji would reach the phone as a replacement box)."""
+    if zalo_length(text) <= limit:
+        return text
+    out: list[str] = []
+    used = 1  # the closing "…"
+    for ch in text:
+        used += 2 if ord(ch) > 0xFFFF else 1
+        if used > limit:
+            break
+        out.append(ch)
+    return "".join(out).rstrip() + "…"
 
 
 class ZaloError(Exception):
@@ -96,7 +119,7 @@ class ZaloClient:
 
     async def send_text(self, user_id: str, text: str) -> str:
         """Send one text message; returns Zalo's message id."""
-        payload = {"recipient": {"user_id": user_id}, "message": {"text": text[:TEXT_LIMIT]}}
+        payload = {"recipient": {"user_id": user_id}, "message": {"text": clip(text)}}
         delays = backoff(self.backoff_initial, self.backoff_max)
         refreshed = False
         attempt = 0

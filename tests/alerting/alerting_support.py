@@ -22,13 +22,42 @@ FAST = {"group_wait: 30s": "group_wait: 1s", "group_interval: 5m": "group_interv
 """Test timings: a notification a second after its alert, not half a minute."""
 
 
-def render_config(out: Path, hooks_url: str, zalo_url: str, smtp_port: int) -> Path:
+ZALO_WEBHOOK_TOKEN = "test-zalo-webhook-token-7f3a9c1e5d"
+"""What the rendered config's Alertmanager sends the Zalo adapter (and the adapter expects)."""
+HOOKS_WEBHOOK_TOKEN = "test-ops-hooks-token-52b8d4a0e6"
+"""What the rendered config's Alertmanager sends the ops-hooks webhooks."""
+
+
+def write_token(path: Path, token: str) -> Path:
+    """A token file as an operator writes it: a trailing newline both sides ignore."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(token + "\n")
+    path.chmod(0o600)
+    return path
+
+
+def render_config(
+    out: Path,
+    hooks_url: str,
+    zalo_url: str,
+    smtp_port: int,
+    *,
+    zalo_token: str = ZALO_WEBHOOK_TOKEN,
+    hooks_token: str = HOOKS_WEBHOOK_TOKEN,
+) -> Path:
+    """deploy/alertmanager with local endpoints, fast group timings, and the webhooks'
+    token files written under `out`/secrets (in place of /run/secrets)."""
+    secrets = out / "secrets"
+    zalo_file = write_token(secrets / "zalo_webhook_token", zalo_token)
+    hooks_file = write_token(secrets / "ops_hooks_webhook_token", hooks_token)
     return write(
         out,
         {
             "http://ops-hooks:8080": hooks_url,
             "http://zalo-adapter:9095": zalo_url,
             "mailrelay:25": f"127.0.0.1:{smtp_port}",
+            "/run/secrets/zalo_webhook_token": str(zalo_file),
+            "/run/secrets/ops_hooks_webhook_token": str(hooks_file),
             **FAST,
         },
     )

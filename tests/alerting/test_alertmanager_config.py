@@ -7,10 +7,13 @@ import subprocess
 from pathlib import Path
 
 import pytest
+import yaml
 from alerting_support import render_config
 from services import binary
 
-from alerts.amconfig import ENDPOINTS, SOURCE, check, render
+from alerts.amconfig import CREDENTIALS, ENDPOINTS, SOURCE, check, render
+from alerts.webhook_auth import MAX_BODY
+from alerts.zalo import ROLES
 
 
 def routes(config: Path, **labels: str) -> set[str]:
@@ -45,7 +48,44 @@ def test_rendered_config_passes_amtool(tmp_path: Path) -> None:
     assert "SUCCESS" in check(config)
     text = config.read_text()
     assert not [e for e in ENDPOINTS if e in text]
+    assert not [c for c in CREDENTIALS if c in text]
+    assert (tmp_path / "secrets" / "zalo_webhook_token").exists()
     assert (tmp_path / "templates" / "email.tmpl").exists()
+
+
+def webhook_configs() -> list[dict[str, object]]:
+    config = yaml.safe_load((SOURCE / "alertmanager.yml").read_text(encoding="utf-8"))
+    return [w for r in config["receivers"] for w in r.get("webhook_configs", [])]
+
+
+def test_every_webhook_sends_its_receivers_own_secret() -> None:
+    """Each webhook authenticates with a token file: the Zalo adapter's for the adapter,
+    the ops-hooks one for ops-hooks, two different files, no inline credentials."""
+    zalo_file, hooks_file = CREDENTIALS
+    hooks = webhook_configs()
+    assert hooks
+    for hook in hooks:
+        url = str(hook["url"])
+        http = hook.get("http_config")
+        assert isinstance(http, dict), f"{url}: no http_config"
+        assert set(http) == {"authorization"}, f"{url}: {sorted(http)}"
+        auth = http["authorization"]
+        assert set(auth) == {"credentials_file"}, f"{url}: credentials inline or typed"
+        want = zalo_file if url.startswith("http://zalo-adapter:") else hooks_file
+        assert auth["credentials_file"] == want, url
+
+
+def test_zalo_webhooks_use_known_roles_and_stay_under_the_body_limit() -> None:
+    """Each Zalo URL names a role the adapter serves (others get 404) and caps its alerts,
+    so a large group stays far below the adapter's body limit."""
+    zalo = [h for h in webhook_configs() if str(h["url"]).startswith("http://zalo-adapter:")]
+    assert zalo
+    for hook in zalo:
+        role = str(hook["url"]).rsplit("/", 1)[1]
+        assert role in ROLES, hook["url"]
+        max_alerts = hook.get("max_alerts")
+        # An alert's body is about 1.5 KB (3 KB with a long referral chain).
+        assert isinstance(max_alerts, int) and 0 < max_alerts * 3 * 1024 < MAX_BODY / 2
 
 
 def test_render_refuses_a_string_the_source_lacks() -> None:

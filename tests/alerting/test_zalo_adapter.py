@@ -1,109 +1,23 @@
 """The Zalo adapter against a local fake of the Zalo OA API that checks request shapes:
 token refresh on an expired token, back-off on the rate limit, recipients per unit and
-role, and the whole path from a real Alertmanager."""
+role, and the whole path from a real Alertmanager, which sends the webhook secret."""
 
 from __future__ import annotations
 
 import json
-import os
-import subprocess
-import sys
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
 
 import pytest
 from alerting_support import alert, render_config
 from fake_zalo import FakeZalo
-from services import AlertmanagerServer, SmtpServer, WebhookReceiver, free_port, wait_http
+from services import AlertmanagerServer, SmtpServer, WebhookReceiver
+from zalo_support import BACKOFF, AdapterProcess, webhook_group
 
 from alerts.alertmanager import AlertmanagerClient
 from alerts.firing import FiringSet, now_utc
-from alerts.labels import alert_annotations, alert_labels, dossier_url
-
-RECIPIENTS = """
-[unit_channel]
-"*" = ["zuid-onestop-desk"]
-DEPT_LAND = ["zuid-land-desk"]
-
-[unit_head]
-"*" = ["zuid-onestop-head"]
-DEPT_JUSTICE = ["zuid-justice-head", "zuid-justice-deputy"]
-DEPT_LAND = ["zuid-land-head"]
-
-[director]
-"*" = ["zuid-director"]
-
-[inspectors]
-"*" = ["zuid-inspector"]
-"""
-
-BACKOFF = 0.5
-
-
-class AdapterProcess:
-    """`python -m alerts.commands zalo-adapter` (= `dossierwatch zalo-adapter`)."""
-
-    def __init__(
-        self, zalo: FakeZalo, workdir: Path, *, configured: bool = True, seed: bool = False
-    ) -> None:
-        self.tokens = workdir / "zalo-tokens.json"
-        env = {**os.environ, "PYTHONUNBUFFERED": "1"}
-        if configured:
-            env["ZALO_APP_SECRET"] = zalo.secret_key
-        if seed:  # first start: the tokens come from the environment
-            env |= {"ZALO_OA_ACCESS_TOKEN": "AT-1", "ZALO_OA_REFRESH_TOKEN": "RT-1"}
-        else:
-            self.tokens.write_text(json.dumps({"access_token": "AT-1", "refresh_token": "RT-1"}))
-        recipients = workdir / "zalo-recipients.toml"
-        recipients.write_text(RECIPIENTS)
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
-        self.log = workdir / "zalo-adapter.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "alerts.commands",
-            "zalo-adapter",
-            "--port",
-            str(self.port),
-            "--recipients",
-            str(recipients),
-            "--token-file",
-            str(self.tokens),
-            "--app-id",
-            zalo.app_id if configured else "",
-            "--api-base",
-            zalo.url,
-            "--oauth-base",
-            zalo.url,
-            "--backoff",
-            str(BACKOFF),
-        ]
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        wait_http(f"{self.url}/health", proc=self.proc, log=self.log)
-
-    def notify(self, role: str, group: dict[str, Any]) -> int:
-        request = urllib.request.Request(
-            f"{self.url}/zalo/{role}",
-            data=json.dumps(group).encode(),
-            headers={"Content-Type": "application/json"},
-            method="POST",
-        )
-        try:
-            with urllib.request.urlopen(request, timeout=30) as r:
-                return int(r.status)
-        except urllib.error.HTTPError as err:
-            return err.code
-
-    def stop(self) -> None:
-        self.proc.terminate()
-        self.proc.wait(20)
 
 
 @pytest.fixture
@@ -118,35 +32,6 @@ def adapter(zalo: FakeZalo, tmp_path: Path) -> Iterator[AdapterProcess]:
     a = AdapterProcess(zalo, tmp_path, seed=True)
     yield a
     a.stop()
-
-
-def webhook_group(unit: str, dossier: str, level: str) -> dict[str, Any]:
-    """The body Alertmanager posts to a webhook receiver (version 4) for one alert."""
-    a = alert(dossier, level, unit=unit)
-    labels = alert_labels(a)
-    notes = alert_annotations(a, dossier_url("http://dossiers.test", dossier))
-    return {
-        "version": "4",
-        "groupKey": f'{{}}/{{severity="critical"}}:{{alertname="DossierDeadline", unit="{unit}"}}',
-        "truncatedAlerts": 0,
-        "status": "firing",
-        "receiver": f"unit-head-{unit}",
-        "groupLabels": {"alertname": "DossierDeadline", "unit": unit},
-        "commonLabels": labels,
-        "commonAnnotations": notes,
-        "externalURL": "http://alertmanager.test",
-        "alerts": [
-            {
-                "status": "firing",
-                "labels": labels,
-                "annotations": notes,
-                "startsAt": "2025-07-10T02:00:00Z",
-                "endsAt": "0001-01-01T00:00:00Z",
-                "generatorURL": notes["dossier_url"],
-                "fingerprint": "0123456789abcdef",
-            }
-        ],
-    }
 
 
 def test_expired_token_is_refreshed_and_rate_limit_backed_off(
