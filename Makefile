@@ -3,17 +3,41 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Every dependency, transitive ones and the build backend included, pinned with its hashes:
+# requirements.lock (runtime) and requirements-dev.lock (runtime + dev), made by `make lock`.
+LOCK := requirements.lock
+DEV_LOCK := requirements-dev.lock
 
-.PHONY: demo test test-fast lint venv kafka-up kafka-down bench bench-pipeline clean
+.PHONY: demo test test-fast lint venv kafka-up kafka-down bench bench-pipeline screenshots secrets clean
 
-# A virtualenv with the project and its pinned dependencies, rebuilt when pyproject changes.
-$(STAMP): pyproject.toml
+# A virtualenv with the project and its locked dependencies, rebuilt when pyproject or the
+# lock changes. pip checks every download against the lock's hashes; the project itself is
+# built with the locked setuptools (no build isolation: nothing unpinned is fetched).
+$(STAMP): pyproject.toml $(DEV_LOCK)
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --require-hashes -r $(DEV_LOCK)
+	$(BIN)/python -m pip install --quiet --no-deps --no-build-isolation -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
+
+.PHONY: lock audit
+
+## Regenerate both lock files: run it after changing pyproject.toml. Pins still allowed are
+## kept; LOCK_ARGS=--upgrade (or --upgrade-package NAME) moves them to the newest release.
+LOCK_ARGS ?=
+PIP_COMPILE := CUSTOM_COMPILE_COMMAND="make lock" $(BIN)/pip-compile --quiet --generate-hashes \
+	--allow-unsafe --strip-extras --all-build-deps --no-emit-index-url --no-emit-find-links
+lock: $(STAMP)
+	$(PIP_COMPILE) $(LOCK_ARGS) --extra dev -o $(DEV_LOCK) pyproject.toml
+	$(PIP_COMPILE) -c $(DEV_LOCK) -o $(LOCK) pyproject.toml
+
+## Known vulnerabilities in the locked dependencies (deploy/audit_deps.py: which service
+## answered, what it found); AUDIT_ARGS=--strict also fails on pins it could not audit,
+## AUDIT_ARGS='--ignore-vuln ID' accepts an advisory that was looked at.
+AUDIT_ARGS ?=
+audit: $(STAMP)
+	$(BIN)/python deploy/audit_deps.py $(DEV_LOCK) $(AUDIT_ARGS)
 
 ## The embedded default: the simulator feeding the detectors in-process, no broker.
 demo: $(STAMP)
@@ -24,6 +48,7 @@ test: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/python deploy/audit_deps.py $(DEV_LOCK) $(AUDIT_ARGS)
 	bash deploy/ensure-tools.sh
 	bash deploy/kafka/kafkactl.sh up
 	$(BIN)/pytest
@@ -53,6 +78,17 @@ bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline_throughput.py
 	$(BIN)/python bench/pipeline_latency.py
 	$(BIN)/python bench/breach_lateness.py
+
+## The compose stack's secrets, into ./secrets (git-ignored): tokens, keys, webhook tokens.
+secrets: $(STAMP)
+	bash deploy/secrets.sh
+
+## Refresh the documentation's screenshots (taken by the browser test into build/screenshots).
+screenshots: $(STAMP)
+	bash deploy/ensure-tools.sh
+	bash deploy/kafka/kafkactl.sh up
+	$(BIN)/pytest tests/dashboards/test_wallboard_browser.py -q
+	cp build/screenshots/wallboard.png build/screenshots/dossier-timeline.png docs/
 
 clean:
 	bash deploy/kafka/kafkactl.sh down || true

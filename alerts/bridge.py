@@ -16,8 +16,8 @@ import signal
 import threading
 import time
 from collections import Counter
-from collections.abc import Iterator, Sequence
-from dataclasses import dataclass
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
@@ -52,6 +52,8 @@ class BridgeSettings:
     resend_interval: float = 60.0
     batch_size: int = 500
     max_backoff: float = 30.0
+    client_config: Mapping[str, Any] = field(default_factory=dict)
+    """kafka-python security settings of the consumers (`KafkaSecurity.kafka_kwargs()`)."""
 
     @property
     def ttl(self) -> timedelta:
@@ -253,8 +255,12 @@ class _PauseWhileWaiting(ConsumerRebalanceListener):  # type: ignore[misc]
 def rebuild(s: BridgeSettings, firing: FiringSet, stop: threading.Event) -> int:
     """Replay the topic up to the group's committed offsets into `firing` (posting nothing):
     what was committed was delivered, and what is still firing must be kept alive."""
-    owner = KafkaConsumer(bootstrap_servers=s.bootstrap, group_id=s.group, enable_auto_commit=False)
-    reader = KafkaConsumer(bootstrap_servers=s.bootstrap, group_id=None, enable_auto_commit=False)
+    owner = KafkaConsumer(
+        bootstrap_servers=s.bootstrap, group_id=s.group, enable_auto_commit=False, **s.client_config
+    )
+    reader = KafkaConsumer(
+        bootstrap_servers=s.bootstrap, group_id=None, enable_auto_commit=False, **s.client_config
+    )
     try:
         parts = reader.partitions_for_topic(s.topic) or set()
         tps = [TopicPartition(s.topic, p) for p in sorted(parts)]
@@ -304,6 +310,7 @@ def serve(s: BridgeSettings) -> int:
         # client's default (45 s) would leave alerts waiting that long.
         session_timeout_ms=10_000,
         heartbeat_interval_ms=3_000,
+        **s.client_config,
     )
     try:
         Bridge(s, consumer, AlertmanagerClient(s.alertmanager), firing, stop).run()

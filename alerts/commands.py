@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 from alerts.amconfig import ENDPOINTS, SOURCE
-from streams.cliargs import positive
+from streams.cliargs import positive, positive_count
+from streams.kafka_security import add_kafka_config_option
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -37,6 +38,7 @@ def _register_bridge(sub: Any) -> None:
         default=env("KAFKA_BOOTSTRAP", "127.0.0.1:9092"),
         help="Kafka host:port (default 127.0.0.1:9092, env KAFKA_BOOTSTRAP)",
     )
+    add_kafka_config_option(p)
     p.add_argument("--topic", default="dossier-alerts", help="alerts topic (dossier-alerts)")
     p.add_argument(
         "--group", default="dossierwatch-bridge", help="consumer group (dossierwatch-bridge)"
@@ -68,8 +70,18 @@ def _register_bridge(sub: Any) -> None:
 
 def cmd_bridge(args: argparse.Namespace) -> int:
     from alerts.bridge import BridgeSettings, serve
+    from streams.cli import CommandError
+    from streams.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
     from streams.logs import configure_logging
 
+    try:
+        security = KafkaSecurity.load(args.kafka_config)
+        # Refused credentials stop the bridge at once: its consumers would only time out.
+        security.check(args.bootstrap)
+    except KafkaAuthError as err:
+        raise CommandError(str(err), 1) from None
+    except KafkaSecurityError as err:
+        raise CommandError(str(err)) from None
     configure_logging(args.log_level)
     return serve(
         BridgeSettings(
@@ -79,6 +91,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
             alertmanager=args.alertmanager,
             link_base=args.link_base,
             resend_interval=args.resend_interval,
+            client_config=security.kafka_kwargs(),
         )
     )
 
@@ -90,7 +103,9 @@ def _register_zalo(sub: Any) -> None:
         help="send Alertmanager notifications as Zalo OA messages",
         description="Secrets come from the environment only: ZALO_APP_SECRET, and on first"
         " start ZALO_OA_ACCESS_TOKEN / ZALO_OA_REFRESH_TOKEN (then the token file holds the"
-        " rotating tokens).  Without them the adapter logs what it would send.",
+        " rotating tokens).  Without them the adapter logs what it would send.  Alertmanager"
+        " must send `Authorization: Bearer <token>` (http_config.authorization."
+        "credentials_file), the token read from --secret-file; other requests get 401.",
     )
     p.add_argument("--port", type=int, default=9095, help="port to listen on (default 9095)")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
@@ -131,6 +146,36 @@ def _register_zalo(sub: Any) -> None:
         help="first wait after a rate-limit answer, doubling up to 60 s (default 2)",
     )
     p.add_argument("--max-attempts", type=int, default=6, help="tries per message (default 6)")
+    # The token itself never goes on the command line (ps, shell history): only its file.
+    p.add_argument(
+        "--secret-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="file holding the token Alertmanager sends as `Authorization: Bearer <token>`"
+        " (the file of its credentials_file; env DOSSIERWATCH_WEBHOOK_SECRET_FILE); required",
+    )
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="accept notifications without a token: for local experiments only, anyone who"
+        " reaches the port can then message staff",
+    )
+    p.add_argument(
+        "--recipient-rate",
+        type=positive_count,
+        default=10,
+        metavar="N",
+        help="messages to one person per window at most; more are held and sent as one"
+        " digest when the window has room (default 10)",
+    )
+    p.add_argument(
+        "--recipient-window",
+        type=positive,
+        default=60.0,
+        metavar="SECONDS",
+        help="the window of --recipient-rate (default 60)",
+    )
     p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     p.set_defaults(func=cmd_zalo)
 
@@ -140,8 +185,17 @@ def cmd_zalo(args: argparse.Namespace) -> int:
     from streams.cli import CommandError
     from streams.logs import configure_logging
 
-    configure_logging(args.log_level)
     env = os.environ.get
+    from_env = env("DOSSIERWATCH_WEBHOOK_SECRET_FILE", "")
+    secret_file: Path | None = args.secret_file or (Path(from_env) if from_env else None)
+    if secret_file is None and not args.insecure_no_auth:
+        raise CommandError(
+            "no webhook secret: pass --secret-file PATH (or set DOSSIERWATCH_WEBHOOK_SECRET_FILE);"
+            " --insecure-no-auth is for local experiments only"
+        )
+    if secret_file is not None and args.insecure_no_auth:
+        raise CommandError("--insecure-no-auth with a webhook secret file: choose one")
+    configure_logging(args.log_level)
     settings = AdapterSettings(
         recipients=args.recipients,
         token_file=args.token_file,
@@ -151,6 +205,10 @@ def cmd_zalo(args: argparse.Namespace) -> int:
         oauth_base=args.oauth_base,
         backoff=args.backoff,
         max_attempts=args.max_attempts,
+        webhook_secret_file=secret_file,
+        insecure_no_auth=args.insecure_no_auth,
+        recipient_rate=args.recipient_rate,
+        recipient_window=args.recipient_window,
     )
     try:
         serve(

@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
 from streams.cliargs import non_negative, positive, positive_count
+from streams.kafka_security import add_kafka_config_option
 
 if TYPE_CHECKING:
     from producers.kafka_producer import EventProducer
@@ -95,6 +96,7 @@ def _add_kafka_options(g: argparse._ActionsContainer, *, default_bootstrap: str 
         metavar="SECONDS",
         help="how long to wait for the broker to answer at start (default: 10)",
     )
+    add_kafka_config_option(g)
 
 
 def _add_rate_option(p: argparse.ArgumentParser) -> None:
@@ -141,9 +143,20 @@ def _pace_events(
 def _connect(args: argparse.Namespace, client_id: str) -> EventProducer:
     from producers.kafka_producer import EventProducer, ProducerError
     from streams.cli import CommandError
+    from streams.kafka_security import KafkaSecurity, KafkaSecurityError
 
     try:
-        return EventProducer(args.bootstrap, args.topic, client_id=client_id, timeout=args.timeout)
+        security = KafkaSecurity.load(args.kafka_config)
+    except KafkaSecurityError as err:
+        raise CommandError(str(err)) from None
+    try:
+        return EventProducer(
+            args.bootstrap,
+            args.topic,
+            client_id=client_id,
+            timeout=args.timeout,
+            client_config=security.kafka_kwargs(),
+        )
     except ProducerError as err:
         raise CommandError(str(err), 1) from None
 

@@ -24,7 +24,14 @@ from streams.core.events import (
     type_name,
 )
 
-__all__ = ["CONTENT_TYPE", "BrokerUnavailable", "DeliveryError", "EventProducer", "ProducerError"]
+__all__ = [
+    "CONTENT_TYPE",
+    "AccessDenied",
+    "BrokerUnavailable",
+    "DeliveryError",
+    "EventProducer",
+    "ProducerError",
+]
 
 _FLUSH_ATTEMPTS: Final = 10
 
@@ -38,6 +45,10 @@ class ProducerError(Exception):
 
 class BrokerUnavailable(ProducerError):
     """No broker answered at the bootstrap address, or the topic does not exist."""
+
+
+class AccessDenied(ProducerError):
+    """The broker refused the credentials, or TLS/SASL does not match its listener."""
 
 
 class DeliveryError(ProducerError):
@@ -60,6 +71,17 @@ def _one_line(err: BaseException) -> str:
     return text if name in text else f"{name}: {text}" if text else name
 
 
+def _check_access(bootstrap: str, client_config: Mapping[str, Any], timeout: float) -> None:
+    # kafka-python reports refused credentials only as "Unable to bootstrap" once the
+    # timeout is over; one login of our own names the cause at once.
+    from streams.kafka_security import KafkaSecurity, KafkaSecurityError
+
+    try:
+        KafkaSecurity.from_kafka_kwargs(client_config).check(bootstrap, timeout)
+    except KafkaSecurityError as err:
+        raise AccessDenied(str(err)) from None
+
+
 def _headers(event: DossierEvent) -> list[tuple[str, bytes]]:
     return [
         ("content-type", CONTENT_TYPE),
@@ -79,7 +101,9 @@ class EventProducer:
     by errbacks and raised by `flush` (or on leaving the `with` block), so a run never
     ends quietly with events lost.  `sent` counts acknowledged events, `failed` events
     the broker did not take.  Constructing one connects, and checks that the topic
-    exists, within `timeout` seconds.
+    exists, within `timeout` seconds.  `client_config` holds kafka-python's security
+    settings (`KafkaSecurity.kafka_kwargs()`); with them the credentials are checked
+    first, so that a wrong password is an `AccessDenied` at once, not a timeout.
     """
 
     def __init__(
@@ -90,6 +114,7 @@ class EventProducer:
         client_id: str = "dossierwatch-producer",
         linger_ms: int = 5,
         timeout: float = 10.0,
+        client_config: Mapping[str, Any] | None = None,
     ) -> None:
         from kafka import KafkaProducer
         from kafka.errors import KafkaError, KafkaTimeoutError
@@ -102,6 +127,7 @@ class EventProducer:
         self._first_error: BaseException | None = None
         self._reported = 0
         self._lock = threading.Lock()
+        _check_access(bootstrap, client_config or {}, timeout)
         # api_version is never set: kafka-python 3 negotiates it with the broker, and
         # pinned values were seen to fail against the project's Kafka 4 broker.
         # Retries are left at kafka-python's default (unbounded within
@@ -115,6 +141,7 @@ class EventProducer:
                 linger_ms=linger_ms,
                 bootstrap_timeout_ms=int(timeout * 1000),
                 max_block_ms=int(timeout * 1000),
+                **(client_config or {}),
             )
         except ValueError as err:  # e.g. a port that is not a number
             raise BrokerUnavailable(f"bad bootstrap address {bootstrap!r}: {err}") from None

@@ -265,7 +265,14 @@ def _register_alerts(sub: Any) -> None:
     register(sub)
 
 
+def _register_tokens(sub: Any) -> None:
+    from streams.web.token_command import register
+
+    register(sub)
+
+
 _EXTRA_COMMANDS: list[Callable[[Any], None]] = [
+    _register_tokens,
     _register_worker,
     _register_demo,
     _register_producers,

@@ -31,6 +31,7 @@ from streams.core.events import InvalidEvent, event_from_dict
 from streams.core.policy import PolicyBook
 from streams.dashboard.summary import unit_board
 from streams.dashboard.terminal import Screen, summary_line, when
+from streams.web.auth import AuthConfigError, Guard, new_token, wsgi_guard
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
@@ -178,12 +179,16 @@ class DemoRun:
 
 
 def serve_metrics(
-    port: int, engine: Engine, book: PolicyBook, lock: threading.Lock
+    port: int, engine: Engine, book: PolicyBook, lock: threading.Lock, guard: Guard
 ) -> tuple[PipelineMetrics, WSGIServer]:
-    """/metrics on 127.0.0.1:`port`: the event counters and the open-dossier gauges, the
-    gauges computed at the engine's simulated now so that they match the board."""
-    from prometheus_client import CollectorRegistry, start_http_server
+    """/metrics on 127.0.0.1:`port`, behind the guard: the event counters and the
+    open-dossier gauges, the gauges computed at the engine's simulated now so that they
+    match the board."""
+    from wsgiref.simple_server import make_server
+
+    from prometheus_client import CollectorRegistry, make_wsgi_app
     from prometheus_client.core import Metric
+    from prometheus_client.exposition import ThreadingWSGIServer, _SilentHandler
     from prometheus_client.registry import Collector
 
     from streams.metrics import OpenDossierCollector, PipelineMetrics
@@ -207,8 +212,27 @@ def serve_metrics(
     registry.register(
         Locked(OpenDossierCollector(engine.open_dossiers, book, clock=lambda: engine.now or 0))
     )
-    server, _ = start_http_server(port, addr="127.0.0.1", registry=registry)
+    app = wsgi_guard(make_wsgi_app(registry), guard)
+    server = make_server(
+        "127.0.0.1", port, app, server_class=ThreadingWSGIServer, handler_class=_SilentHandler
+    )
+    threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
     return metrics, server
+
+
+def _guard(args: argparse.Namespace) -> tuple[Guard, str | None]:
+    """The demo's guard: the token file if given, else one token made now (printed once)."""
+    from streams.cli import CommandError
+
+    if args.public_metrics:
+        return Guard({}, public_metrics=True), None
+    if args.token_file:
+        try:
+            return Guard.from_file(args.token_file), None
+        except AuthConfigError as err:
+            raise CommandError(str(err)) from None
+    token = new_token()
+    return Guard.single(token), token
 
 
 def _start(text: str) -> datetime:
@@ -277,6 +301,15 @@ def register(sub: Any) -> None:
         help=f"serve /metrics on 127.0.0.1:PORT (default: {DEFAULT_METRICS_PORT}; 0: no metrics)",
     )
     p.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="tokens (hashed) and roles for /metrics (`dossierwatch token new`); without one"
+        " a token is made and its sign-in link printed once",
+    )
+    p.add_argument(
+        "--public-metrics", action="store_true", help="serve /metrics without credentials"
+    )
+    p.add_argument(
         "--refresh",
         type=positive,
         default=1.0,
@@ -304,8 +337,9 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     server: WSGIServer | None = None
     url = ""
     if args.metrics_port:
+        guard, sign_in = _guard(args)
         try:
-            metrics, server = serve_metrics(args.metrics_port, engine, book, lock)
+            metrics, server = serve_metrics(args.metrics_port, engine, book, lock, guard)
         except OSError as err:
             raise CommandError(
                 f"cannot serve metrics on 127.0.0.1:{args.metrics_port}:"
@@ -314,6 +348,11 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
             ) from None
         url = f"http://127.0.0.1:{args.metrics_port}/metrics"
         out.write(f"metrics: {url}\n")
+        if sign_in:
+            out.write(
+                f"sign in (shown once): http://127.0.0.1:{args.metrics_port}/?token={sign_in}"
+                f"  — or send 'Authorization: Bearer {sign_in}'\n"
+            )
     out.write(
         f"simulating from {when(to_instant(args.start))}, seed {args.seed},"
         f" ~{args.per_day:,.0f} arrivals a working day, x{args.compression:,.0f};"

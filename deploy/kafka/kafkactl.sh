@@ -17,6 +17,12 @@
 #                          $DOSSIERWATCH_CACHE/kafka/{lib,data,logs,run}
 #   KAFKA_HEAP_OPTS        broker heap (default "-Xms128m -Xmx512m")
 #   KAFKA_UP_TIMEOUT       seconds `up` waits for the broker (default 60)
+#   KAFKA_EXTRA_PROPERTIES a file of server properties (same @PLACEHOLDERS@ as the
+#                          template) added to the rendered config; a key it sets
+#                          replaces the template's, e.g. a SASL_PLAINTEXT listener.
+#                          The PLAINTEXT listener must stay: kafkactl talks to it.
+#   KAFKA_SCRAM_CREDENTIALS SCRAM users created when the storage is first formatted,
+#                          one per line: SCRAM-SHA-512=[name=alice,password=secret]
 #
 # The broker keeps Kafka's default message.max.bytes (1048588 bytes, ~1 MiB):
 # larger events must be dealt with on the producer side.
@@ -206,15 +212,35 @@ log_tail() {
   fi
 }
 
-render_config() {
+render() {
+  # render <file>: the file with its @PLACEHOLDERS@ replaced.
   local tpl
-  tpl="$(cat "$TEMPLATE")"
+  tpl="$(cat "$1")"
   tpl="${tpl//@KAFKA_PORT@/"$KAFKA_PORT"}"
   tpl="${tpl//@KAFKA_CONTROLLER_PORT@/"$KAFKA_CONTROLLER_PORT"}"
   tpl="${tpl//@KAFKA_PARTITIONS@/"$KAFKA_PARTITIONS"}"
   tpl="${tpl//@DATA_DIR@/"$DATA_DIR"}"
+  printf '%s\n' "$tpl"
+}
+
+render_config() {
   mkdir -p "$RUN_DIR"
-  printf '%s\n' "$tpl" >"$CONFIG_FILE"
+  local extra="${KAFKA_EXTRA_PROPERTIES:-}"
+  if [ -z "$extra" ]; then
+    render "$TEMPLATE" >"$CONFIG_FILE"
+    return 0
+  fi
+  [ -f "$extra" ] && [ -r "$extra" ] || die "KAFKA_EXTRA_PROPERTIES: cannot read $extra"
+  # The template's lines for keys the extra file sets are dropped, so that each key
+  # is set once (running_port reads advertised.listeners with sed).
+  render "$extra" >"$CONFIG_FILE.extra"
+  awk 'function key(line) { sub(/[ \t]*[=:].*/, "", line); sub(/^[ \t]+/, "", line); return line }
+       /^[ \t]*([#!]|$)/ { if (NR != FNR) print; next }
+       NR == FNR { set[key($0)] = 1; next }
+       !(key($0) in set)' "$CONFIG_FILE.extra" <(render "$TEMPLATE") >"$CONFIG_FILE"
+  { printf '\n# ---- from KAFKA_EXTRA_PROPERTIES (%s) ----\n' "$extra"
+    cat "$CONFIG_FILE.extra"; } >>"$CONFIG_FILE"
+  rm -f "$CONFIG_FILE.extra"
 }
 
 new_cluster_id() {
@@ -232,11 +258,18 @@ format_storage() {
     log "format: storage already formatted ($DATA_DIR)"
     return 0
   fi
-  local cid out
+  local cid out scram=() line
   cid="$(new_cluster_id)"
   mkdir -p "$DATA_DIR"
-  log "format: formatting KRaft storage in $DATA_DIR (cluster id $cid)"
-  if ! out="$(run_tool kafka.tools.StorageTool format -t "$cid" -c "$CONFIG_FILE" 2>&1)"; then
+  # SCRAM users go into the first metadata records: a SASL listener then accepts
+  # them from the start, with no admin call over the network.
+  while IFS= read -r line; do
+    [ -n "$line" ] && scram+=(--add-scram "$line")
+  done <<<"${KAFKA_SCRAM_CREDENTIALS:-}"
+  local users=""
+  [ "${#scram[@]}" -gt 0 ] && users=", $((${#scram[@]} / 2)) SCRAM users"
+  log "format: formatting KRaft storage in $DATA_DIR (cluster id $cid$users)"
+  if ! out="$(run_tool kafka.tools.StorageTool format -t "$cid" -c "$CONFIG_FILE" "${scram[@]}" 2>&1)"; then
     echo "$out" >&2
     die "kafka.tools.StorageTool format failed"
   fi
@@ -416,7 +449,7 @@ cmd_topics() {
 }
 
 usage() {
-  sed -n '2,21p' "$0" | sed 's/^# \{0,1\}//'
+  sed -n '2,27p' "$0" | sed 's/^# \{0,1\}//'
 }
 
 main() {

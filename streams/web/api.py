@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import time
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -26,11 +26,12 @@ from streams.core.dossier import Dossier
 from streams.core.policy import PolicyBook
 from streams.core.store import StoredStateError, unpack
 from streams.web import views_model as vm
+from streams.web.guard import identity_of
 
 PEER_TIMEOUT = 5.0
 """Seconds to wait for another worker's share before answering without it."""
 
-Share = Callable[[Request], Any]
+Share = Callable[[Request], Awaitable[Any]]
 
 
 class Api:
@@ -45,18 +46,35 @@ class Api:
         """Stream time: a board judges dossiers as the alerts do, not by the wall clock."""
         return int(self.core.stream_now(time.time()))
 
-    def states(self) -> Iterator[Dossier]:
+    async def share(self, compute: Callable[[list[Dossier]], Any]) -> Any:
+        """`compute` over this worker's dossiers, off the event loop: reading and decoding
+        a large table takes longer than the stream may wait (a thread, on a snapshot)."""
+        owned = self._owned()
+        loop = asyncio.get_running_loop()
+        return await loop.run_in_executor(None, lambda: compute(self._states(owned)))
+
+    def _states(self, owned: set[int]) -> list[Dossier]:
         """The dossiers of the partitions this worker owns now.  A worker may still hold
         the states of partitions a rebalance took away: they are another worker's to
         report, and counting them here would count them twice."""
-        owned = self._owned()
         n = self.settings.partitions
-        for key, value in self.table.items():
+        out = []
+        for key, value in self._snapshot():
             if value and int(murmur2(key) & 0x7FFFFFFF) % n in owned:
                 try:
-                    yield unpack(key.decode(), value)
+                    out.append(unpack(key.decode(), value))
                 except StoredStateError:
                     continue
+        return out
+
+    def _snapshot(self) -> list[tuple[bytes, bytes]]:
+        """The table's (key, value) pairs as they are now.  An in-memory table is copied in
+        one C call (atomic under the GIL, so the stream cannot change it half-way); a
+        RocksDB table is read through its own consistent iterator."""
+        inner = getattr(self.table.data, "data", None)
+        if isinstance(inner, dict):
+            return list(inner.items())
+        return list(self.table.items())
 
     def _owned(self) -> set[int]:
         me = self._me()
@@ -80,7 +98,8 @@ class Api:
 
     async def gather(self, request: Request, local: Share) -> tuple[list[Any], bool]:
         """Every worker's share for this request (this worker's first) and whether some
-        partitions are missing from it."""
+        partitions are missing from it.  The others are asked as the caller: each applies
+        the caller's role to its own share."""
         layout = self._layout()
         me = self._me()
         peers = [url for url in layout if _ident(URL(url)) != me]
@@ -88,7 +107,7 @@ class Api:
         answers = await asyncio.gather(
             *(self._ask(session, URL(url), request) for url in peers), return_exceptions=True
         )
-        shares = [local(request)]
+        shares = [await local(request)]
         covered = self._owned()
         for url, answer in zip(peers, answers, strict=True):
             if isinstance(answer, BaseException):
@@ -101,7 +120,9 @@ class Api:
     async def _ask(self, session: Any, peer: URL, request: Request) -> Any:
         url = request.url.with_host(peer.host or "127.0.0.1").with_port(peer.port)
         async with session.get(
-            url.update_query(scope="local"), timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT)
+            url.update_query(scope="local"),
+            headers=dict(identity_of(request).forward),
+            timeout=aiohttp.ClientTimeout(total=PEER_TIMEOUT),
         ) as r:
             r.raise_for_status()
             return await r.json()
@@ -119,13 +140,24 @@ def _bad(web: View, err: vm.BadRequest) -> Response:
     return web.json({"error": str(err)}, status=400)
 
 
+def _forbidden(web: View, what: str) -> Response:
+    return web.json({"error": f"your role does not give access to {what}"}, status=403)
+
+
+def _units(request: Request) -> vm.Units:
+    """The units the caller may see (None: all of them, the centre)."""
+    identity = identity_of(request)
+    return None if identity.is_centre else identity.units
+
+
 def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core: Any) -> Api:
     api = Api(app, table, settings, book, core)
 
     @app.page("/api/dossiers/{dossier_id}")  # type: ignore[untyped-decorator]
     async def dossier(web: View, request: Request, dossier_id: str) -> Response:
         # `app.table_route` would do, but it answers 500 while the group has no
-        # assignment yet (the assignor has no metadata): say "try again" instead.
+        # assignment yet (the assignor has no metadata): say "try again" instead.  The
+        # request goes on with its credentials: the owner applies the caller's role.
         try:
             forwarded: Response = await app.router.route_req(table.name, dossier_id, web, request)
             return forwarded
@@ -138,25 +170,40 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
                 headers={"Retry-After": "2"},
             )
         d = api.dossier(dossier_id)
+        units = _units(request)
         if d is None:
             return web.json({"error": f"unknown dossier {dossier_id!r}"}, status=404)
-        return web.json(vm.dossier_view(d, book, api.now()))
+        if not vm.readable(d, units):
+            return _forbidden(web, "this dossier (another unit's)")
+        return web.json(vm.for_reader(vm.dossier_view(d, book, api.now()), units))
 
     def unit_list(which: str) -> Callable[[View, Request, str], Awaitable[Response]]:
-        def share(request: Request) -> list[Any]:
+        async def share(request: Request) -> Any:
             unit = request.match_info["unit"]
-            return vm.unit_items(api.states(), unit, which, book, api.now())
+            page, size = vm.page_params(request.query)
+            now = api.now()
+
+            def compute(ds: list[Dossier]) -> Any:
+                items = vm.sort_by_due(vm.unit_items(ds, unit, which, book, now))
+                return vm.window(items, page, size)
+
+            return await api.share(compute)
 
         async def view(web: View, request: Request, unit: str) -> Response:
-            if _is_local(request):
-                return web.json(share(request))
+            units = _units(request)
+            if units is not None and unit not in units:
+                return _forbidden(web, f"unit {unit!r}")
             try:
                 page, size = vm.page_params(request.query)
             except vm.BadRequest as err:
                 return _bad(web, err)
+            if _is_local(request):
+                return web.json(await share(request))
             shares, partial = await api.gather(request, share)
-            items = vm.sort_by_due([i for s in shares for i in s])
-            return web.json({"unit": unit, **vm.paginate(items, page, size), "partial": partial})
+            items = vm.sort_by_due([i for s in shares for i in s["items"]])
+            total = sum(s["total"] for s in shares)
+            body = vm.paginate(items, page, size, total)
+            return web.json({"unit": unit, **body, "partial": partial})
 
         return view
 
@@ -169,35 +216,52 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
     @app.page("/api/ping-pong")  # type: ignore[untyped-decorator]
     async def ping_pong(web: View, request: Request) -> Response:
         finished = request.query.get("finished") in ("1", "true", "yes")
-
-        def share(request: Request) -> list[Any]:
-            return vm.ping_pong_items(api.states(), book, api.now(), finished=finished)
-
-        if _is_local(request):
-            return web.json(share(request))
         try:
             page, size = vm.page_params(request.query)
         except vm.BadRequest as err:
             return _bad(web, err)
+
+        async def share(request: Request) -> Any:
+            units, now = _units(request), api.now()
+
+            def compute(ds: list[Dossier]) -> Any:
+                mine = [d for d in ds if vm.readable(d, units)]
+                items = vm.sort_ping_pong(vm.ping_pong_items(mine, book, now, finished=finished))
+                return vm.window(items, page, size)
+
+            return await api.share(compute)
+
+        if _is_local(request):
+            return web.json(await share(request))
         shares, partial = await api.gather(request, share)
-        items = vm.sort_ping_pong([i for s in shares for i in s])
-        return web.json({**vm.paginate(items, page, size), "partial": partial})
+        items = vm.sort_ping_pong([i for s in shares for i in s["items"]])
+        total = sum(s["total"] for s in shares)
+        return web.json({**vm.paginate(items, page, size, total), "partial": partial})
 
     @app.page("/api/board")  # type: ignore[untyped-decorator]
     async def board(web: View, request: Request) -> Response:
         now = api.now()
         try:
             start, end = vm.parse_period(request.query, now)
+            page, size = vm.page_params({"size": str(vm.BOARD_SIZE), **request.query})
         except vm.BadRequest as err:
             return _bad(web, err)
 
-        def share(request: Request) -> Any:
-            return vm.board_counts(api.states(), book, now, start, end)
+        async def share(request: Request) -> Any:
+            units = _units(request)
+
+            def compute(ds: list[Dossier]) -> Any:
+                # A unit head's board has their units' rows only: the dossiers they hold.
+                mine = ds if units is None else [d for d in ds if d.unit in units]
+                return vm.board_counts(mine, book, now, start, end)
+
+            return await api.share(compute)
 
         if _is_local(request):
-            return web.json(share(request))
+            return web.json(await share(request))
         shares, partial = await api.gather(request, share)
-        body = vm.board_view(shares, start, end)
+        loop = asyncio.get_running_loop()
+        body = await loop.run_in_executor(None, vm.board_view, shares, start, end, page, size)
         body["period"]["retention_days"] = settings.retention_days
         return web.json({**body, "partial": partial})
 

@@ -37,6 +37,14 @@ Json = dict[str, Any]
 
 DEFAULT_SIZE = 50
 MAX_SIZE = 500
+MAX_WINDOW = 10_000
+"""The deepest a list may be paged (page × size): each worker sends at most that many
+items of its share, so no request can make a worker serialise its whole table."""
+BOARD_SIZE = 200
+"""Units per page of the board by default: a province has a few hundred."""
+
+Units = frozenset[str] | None
+"""The units a reader may see; None: every unit (the centre)."""
 
 
 class BadRequest(ValueError):
@@ -148,6 +156,27 @@ def dossier_view(d: Dossier, book: PolicyBook, now: int) -> Json:
     }
 
 
+def readable(d: Dossier, units: Units) -> bool:
+    """A unit head reads the dossiers their unit holds or that passed through it."""
+    if units is None:
+        return True
+    return (d.unit in units) or any(u in units for u in d.trail[::2])
+
+
+def for_reader(view: Json, units: Units) -> Json:
+    """A dossier view as a unit head may read it: officers of other units' steps (and the
+    officer holding it now, if another unit holds it) are left out; the centre sees all."""
+    if units is None:
+        return view
+    out = dict(view)
+    if view.get("unit") not in units:
+        out["officer"] = None
+    out["chain"] = [
+        step if step["unit"] in units else {**step, "officers": []} for step in view["chain"]
+    ]
+    return out
+
+
 def list_item(d: Dossier, book: PolicyBook, now: int) -> Json:
     """A dossier in a list: id and procedure only, no officer (wallboards hang in halls)."""
     return {
@@ -212,7 +241,17 @@ def page_params(query: Mapping[str, str]) -> tuple[int, int]:
         raise BadRequest(f"page must be 1 or more, got {page}")
     if not 1 <= size <= MAX_SIZE:
         raise BadRequest(f"size must be between 1 and {MAX_SIZE}, got {size}")
+    if page * size > MAX_WINDOW:
+        raise BadRequest(
+            f"page × size may reach item {MAX_WINDOW} at most; narrow the list instead"
+        )
     return page, size
+
+
+def window(items: list[Json], page: int, size: int) -> Json:
+    """One worker's share of a list: its first page × size items (already sorted) and
+    how many it has in all."""
+    return {"items": items[: page * size], "total": len(items)}
 
 
 def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
@@ -225,8 +264,9 @@ def _int_param(query: Mapping[str, str], name: str, default: int) -> int:
         raise BadRequest(f"{name} must be an integer, got {raw!r}") from None
 
 
-def paginate(items: Sequence[Json], page: int, size: int) -> Json:
-    total = len(items)
+def paginate(items: Sequence[Json], page: int, size: int, total: int | None = None) -> Json:
+    """`total`: how many there are in all, when `items` holds only the first ones."""
+    total = len(items) if total is None else total
     first = (page - 1) * size
     return {
         "items": list(items[first : first + size]),
@@ -349,6 +389,8 @@ def board_counts(
 ) -> Json:
     """One worker's share of the board, in a form that sums across workers."""
     ds = list(dossiers)
+    if not ds:
+        return {"live": {}, "period": {}}
     live = {
         r.unit: {k: v for k, v in asdict(r).items() if k != "unit"}
         for r in unit_board(ds, book, now)
@@ -356,8 +398,11 @@ def board_counts(
     return {"live": live, "period": period_counts(ds, start, end)}
 
 
-def board_view(parts: Iterable[Json], start: int, end: int) -> Json:
-    """The board from every worker's share: live rows worst first, the period table."""
+def board_view(
+    parts: Iterable[Json], start: int, end: int, page: int = 1, size: int = BOARD_SIZE
+) -> Json:
+    """The board from every worker's share: live rows worst first and the period table,
+    a page of units each (`units_total` says how many), with totals over all of them."""
     parts = list(parts)
     live = merge_counts(p["live"] for p in parts)
     rows = [
@@ -365,13 +410,17 @@ def board_view(parts: Iterable[Json], start: int, end: int) -> Json:
     ]
     rows.sort(key=lambda r: (-r.overdue, -r.near_due, r.unit))
     period = merge_counts(p["period"] for p in parts)
+    first = (page - 1) * size
     table = [
         {"unit": unit, **row, "on_time_rate_766": _rate(row)}
-        for unit, row in sorted(period.items())
+        for unit, row in sorted(period.items())[first : first + size]
     ]
     total = dict(merge_counts([{TOTAL: r} for r in period.values()]).get(TOTAL, {}))
     return {
-        "units": [asdict(r) for r in rows],
+        "units": [asdict(r) for r in rows[first : first + size]],
+        "units_total": len(rows),
+        "page": page,
+        "size": size,
         "total": asdict(totals(rows)),
         "period": {
             "from": to_iso(start),

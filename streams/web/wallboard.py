@@ -1,6 +1,8 @@
 """GET /wallboard: the operations centre's screen, one HTML page polling the query API.
 
-Inline on purpose: no front-end build step and no package data to install.  The page
+Kept here as strings on purpose (no front-end build step, no package data to install),
+but served as three files — the page, /static/wallboard.css and /static/wallboard.js — so
+that the Content-Security-Policy allows no inline script or style at all.  The script
 builds every element with textContent, never innerHTML, because unit names and
 procedure codes come from the events and must not become markup.
 """
@@ -17,8 +19,30 @@ PAGE = """<!doctype html>
 <html lang="vi"><head><meta charset="utf-8">
 <title>DossierWatch — Bảng theo dõi / Wallboard</title>
 <meta name="viewport" content="width=device-width, initial-scale=1">
-<style>
-:root { --bg:#10151c; --panel:#1b232e; --fg:#f2f4f7; --dim:#9aa6b5; --orange:#ff9f1a;
+<link rel="stylesheet" href="/static/wallboard.css"></head>
+<body>
+<header>
+  <h1>Hồ sơ đang xử lý <span class="en">Dossiers in progress</span></h1>
+  <div><span id="partial"></span> <span id="clock" class="en"></span></div>
+</header>
+<main>
+  <section><h2>Đơn vị <span class="en">Units</span></h2>
+    <table><thead><tr><th>Đơn vị<br>Unit</th><th>Đang xử lý<br>Open</th>
+      <th>Trong hạn<br>Within time</th><th class="near">Sắp đến hạn<br>Near due</th>
+      <th class="over">Quá hạn<br>Overdue</th><th>Đá qua lại<br>Ping-pong</th></tr></thead>
+      <tbody id="units"></tbody></table></section>
+  <section><h2 class="over">Quá hạn <span class="en">Overdue</span> — <span id="unit-o"></span></h2>
+    <ul id="overdue"></ul>
+    <h2 class="near gap">Sắp đến hạn <span class="en">Near due</span></h2>
+    <ul id="atrisk"></ul></section>
+  <section><h2>Đá qua lại <span class="en">Ping-pong referrals</span></h2>
+    <ul id="pingpong"></ul></section>
+</main>
+<div id="timeline" role="dialog"></div>
+<script src="/static/wallboard.js"></script></body></html>
+"""
+
+STYLE = """:root { --bg:#10151c; --panel:#1b232e; --fg:#f2f4f7; --dim:#9aa6b5; --orange:#ff9f1a;
         --red:#ff4d4f; --green:#3ccf73; }
 * { box-sizing: border-box; }
 body { margin:0; background:var(--bg); color:var(--fg); font:22px/1.35 system-ui, sans-serif; }
@@ -48,28 +72,10 @@ ul { padding:0; margin:0; }
 .step .t, .step .o { color:var(--dim); font-size:18px; }
 .arrow { font-size:40px; color:#4c8dff; }
 button { font-size:22px; padding:6px 16px; }
-</style></head>
-<body>
-<header>
-  <h1>Hồ sơ đang xử lý <span class="en">Dossiers in progress</span></h1>
-  <div><span id="partial"></span> <span id="clock" class="en"></span></div>
-</header>
-<main>
-  <section><h2>Đơn vị <span class="en">Units</span></h2>
-    <table><thead><tr><th>Đơn vị<br>Unit</th><th>Đang xử lý<br>Open</th>
-      <th>Trong hạn<br>Within time</th><th class="near">Sắp đến hạn<br>Near due</th>
-      <th class="over">Quá hạn<br>Overdue</th><th>Đá qua lại<br>Ping-pong</th></tr></thead>
-      <tbody id="units"></tbody></table></section>
-  <section><h2 class="over">Quá hạn <span class="en">Overdue</span> — <span id="unit-o"></span></h2>
-    <ul id="overdue"></ul>
-    <h2 class="near" style="margin-top:16px">Sắp đến hạn <span class="en">Near due</span></h2>
-    <ul id="atrisk"></ul></section>
-  <section><h2>Đá qua lại <span class="en">Ping-pong referrals</span></h2>
-    <ul id="pingpong"></ul></section>
-</main>
-<div id="timeline" role="dialog"></div>
-<script>
-"use strict";
+.gap { margin-top:16px; }
+"""
+
+SCRIPT = """"use strict";
 const POLL = __POLL__ * 1000;
 let unit = new URLSearchParams(location.search).get("unit");
 
@@ -171,14 +177,23 @@ async function openTimeline(id) {
 }
 refresh();
 setInterval(refresh, POLL);
-</script></body></html>
 """.replace("__POLL__", str(POLL_SECONDS))
 
 
 def register_wallboard(app: Any) -> None:
-    """Serve /wallboard."""
+    """Serve /wallboard and its stylesheet and script."""
 
     @app.page("/wallboard")  # type: ignore[untyped-decorator]
     async def wallboard(web: View, request: Request) -> Response:
         page: Response = web.html(PAGE, headers={"Cache-Control": "no-store"})
         return page
+
+    @app.page("/static/wallboard.css")  # type: ignore[untyped-decorator]
+    async def wallboard_css(web: View, request: Request) -> Response:
+        css: Response = web.text(STYLE, content_type="text/css")
+        return css
+
+    @app.page("/static/wallboard.js")  # type: ignore[untyped-decorator]
+    async def wallboard_js(web: View, request: Request) -> Response:
+        js: Response = web.text(SCRIPT, content_type="application/javascript")
+        return js

@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from typing import Any
 
 from streams.cli import CommandError, add_grace_options, policy_book
 from streams.cliargs import count
+from streams.kafka_security import KafkaSecurityError, add_kafka_config_option
 from streams.logs import configure_logging
+from streams.web.auth import AuthConfigError, Guard, TrustedProxy, new_token
 from streams.worker.settings import WorkerSettings
 
 
@@ -16,6 +19,7 @@ def register(sub: Any) -> None:
     p.add_argument(
         "--bootstrap", help="Kafka host:port (default 127.0.0.1:9092, env KAFKA_BOOTSTRAP)"
     )
+    add_kafka_config_option(p)
     p.add_argument("--store", help="table store: rocksdb:// (default) or memory://")
     p.add_argument("--data-dir", help="where the worker keeps its table files (.cache/worker)")
     p.add_argument("--web-port", type=int, help="port of /metrics and /health (default 6066)")
@@ -27,6 +31,38 @@ def register(sub: Any) -> None:
     p.add_argument("--policy", action="append", metavar="PATH", help="policy file (repeatable)")
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     add_grace_options(p)
+    web = p.add_argument_group("web access (every page but /health needs credentials)")
+    web.add_argument(
+        "--token-file",
+        metavar="PATH",
+        help="tokens (hashed) and their roles, written by `dossierwatch token new`"
+        " (env DOSSIERWATCH_TOKEN_FILE); without one a start-up token is made and its"
+        " sign-in link printed once",
+    )
+    web.add_argument(
+        "--public-metrics",
+        action="store_true",
+        help="serve /metrics without credentials (a scrape inside a closed network)",
+    )
+    web.add_argument(
+        "--trusted-proxy",
+        action="append",
+        metavar="ADDRESS",
+        help="a reverse proxy that signs people in (oauth2-proxy): its X-Forwarded-User and"
+        " X-Forwarded-Groups headers are believed from this address only (repeatable)",
+    )
+    web.add_argument(
+        "--officer-key-file",
+        metavar="PATH",
+        help="a secret key (any bytes, at least 16): officers' ids are replaced at ingest by"
+        " keyed pseudonyms, so no page, metric, log or alert shows them"
+        " (env DOSSIERWATCH_OFFICER_KEY_FILE)",
+    )
+    web.add_argument(
+        "--faust-pages",
+        action="store_true",
+        help="also serve Faust's /router and /table pages (they show table contents)",
+    )
     p.add_argument(
         "--settle",
         type=lambda t: count(t),
@@ -51,6 +87,7 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
             )
         }
     return WorkerSettings.from_env(
+        kafka_config=args.kafka_config,
         bootstrap=args.bootstrap,
         store=args.store,
         data_dir=args.data_dir,
@@ -62,10 +99,49 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
         log_level=args.log_level,
         policy_paths=tuple(args.policy or ()),
         settle_seconds=args.settle,
+        token_file=args.token_file,
+        officer_key_file=args.officer_key_file,
+        public_metrics=args.public_metrics or None,
+        trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
+        faust_pages=args.faust_pages or None,
         default_grace=args.default_grace or None,
         source_grace=dict(args.grace) if args.grace else None,
         **topics,
     )
+
+
+def _guard(s: WorkerSettings) -> Guard:
+    """Who may read the worker's pages: the token file, else one token made now, whose
+    sign-in link is printed once (as Jupyter does)."""
+    proxy = TrustedProxy(frozenset(s.trusted_proxies)) if s.trusted_proxies else None
+    options: dict[str, object] = {"public_metrics": s.public_metrics, "proxy": proxy}
+    try:
+        if s.token_file:
+            return Guard.from_file(s.token_file, **options)
+    except AuthConfigError as err:
+        raise CommandError(str(err)) from None
+    token = new_token()
+    host = "127.0.0.1" if s.web_host in ("0.0.0.0", "::") else s.web_host
+    sys.stderr.write(
+        "dossierwatch worker: no --token-file: sign in with this link (shown once; give"
+        f" Prometheus and other workers a token file instead):\n"
+        f"    http://{host}:{s.web_port}/?token={token}\n"
+    )
+    sys.stderr.flush()
+    return Guard.single(token, **options)
+
+
+def _officer_key(s: WorkerSettings) -> bytes | None:
+    if not s.officer_key_file:
+        return None
+    try:
+        with open(s.officer_key_file, "rb") as secret:
+            key = secret.read().strip()
+    except OSError as err:
+        raise CommandError(f"cannot read {s.officer_key_file}: {err.strerror}", 1) from None
+    if len(key) < 16:
+        raise CommandError(f"{s.officer_key_file}: the officer key must be 16 bytes or more")
+    return key
 
 
 def run_worker(args: argparse.Namespace) -> int:
@@ -74,7 +150,10 @@ def run_worker(args: argparse.Namespace) -> int:
     from streams.worker.runner import DossierWatchWorker
     from streams.worker.topics import TopicSetupError, ensure_topics, worker_topics
 
-    s = settings_from(args)
+    try:
+        s = settings_from(args)
+    except KafkaSecurityError as err:
+        raise CommandError(str(err)) from None
     book = policy_book(s.policy_paths)
     if s.store.startswith("rocksdb"):
         try:
@@ -92,7 +171,8 @@ def run_worker(args: argparse.Namespace) -> int:
             ensure_topics(s.bootstrap, worker_topics(s), client_config=s.kafka_client_config())
     except TopicSetupError as err:
         raise CommandError(str(err), 1) from None
-    app = create_app(s, book)
+    guard = _guard(s)
+    app = create_app(s, book, guard, _officer_key(s))
     worker = DossierWatchWorker(app, loglevel=s.log_level, redirect_stdouts=False)
     # Faust's start-up spinner lowers the root logger to DEBUG (to spin on every record)
     # when the level is WARN or above: every library debug line would then be built.

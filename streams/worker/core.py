@@ -18,6 +18,7 @@ from streams.core.clock import SourceClocks
 from streams.core.dossier import Dossier
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
+from streams.core.pseudonyms import pseudonymise
 from streams.core.store import StoredStateError, live, pack, unpack
 from streams.metrics import PipelineMetrics
 
@@ -92,6 +93,7 @@ class WorkerCore:
         partition_of: Callable[[str], int] = lambda _: 0,
         settle: int = 0,
         grace: Callable[[str], int] = lambda _: 0,
+        officer_key: bytes | None = None,
     ) -> None:
         self.book = book
         self.metrics = metrics
@@ -107,6 +109,7 @@ class WorkerCore:
         self.settle = settle
         self.grace = grace
         self.clocks: dict[int, SourceClocks] = {}
+        self.officer_key = officer_key
 
     def clock(self, partition: int) -> SourceClocks:
         c = self.clocks.get(partition)
@@ -119,6 +122,8 @@ class WorkerCore:
     def on_event(self, raw: bytes, key: bytes | None, partition: int, wall: float) -> Outcome:
         """One event through the boundary; read on the partition's clock at `wall`."""
         event = admitted(raw, key, self.book.bounds)
+        if not isinstance(event, Reject) and self.officer_key is not None:
+            event = pseudonymise(event, self.officer_key)  # before anything keeps the id
         if not isinstance(event, Reject):
             # Read on the clock once admitted, as replay does: a well-formed event moves
             # its source's stream time even if its dossier then refuses it.

@@ -7,6 +7,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from streams.kafka_security import KafkaSecurity
+
 
 @dataclass(frozen=True)
 class WorkerSettings:
@@ -39,19 +41,37 @@ class WorkerSettings:
     source_grace: Mapping[str, int] = field(default_factory=dict)
     """Per-source allowed lateness: a portal that syncs in batches an hour late."""
 
+    token_file: str | None = None
+    """Hashed tokens and their roles (streams/web/auth.py); none: a start-up token is made
+    and its sign-in link printed once."""
+    public_metrics: bool = False
+    """/metrics without credentials (a scrape inside a closed network)."""
+    trusted_proxies: tuple[str, ...] = ()
+    """Addresses of a reverse proxy whose user/groups headers are believed (off: none)."""
+    officer_key_file: str | None = None
+    """A secret key: officers' ids are replaced by keyed pseudonyms at ingest."""
+    faust_pages: bool = False
+    """Faust's own /router and /table pages (they show table contents): off by default."""
+
+    kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
+    """TLS and SASL of every Kafka client (streams/kafka_security.py); PLAINTEXT by default."""
+
     def kafka_client_config(self) -> dict[str, Any]:
         """Extra settings for kafka-python clients (security, when configured)."""
-        return {}
+        return self.kafka_security.kafka_kwargs()
 
     def faust_client_config(self) -> dict[str, Any]:
         """Extra settings for the Faust app's Kafka clients (security, when configured)."""
-        return {}
+        return self.kafka_security.faust_kwargs()
 
     @classmethod
-    def from_env(cls, **overrides: object) -> WorkerSettings:
-        """Defaults, then DOSSIERWATCH_* environment variables, then explicit overrides."""
+    def from_env(cls, kafka_config: str | None = None, **overrides: object) -> WorkerSettings:
+        """Defaults, then DOSSIERWATCH_* environment variables, then explicit overrides.
+
+        Kafka security comes from the file `kafka_config` (else $KAFKA_CONFIG_FILE) and the
+        KAFKA_* variables over it; a mistake there raises KafkaSecurityError."""
         env = os.environ
-        s = cls()
+        s = cls(kafka_security=KafkaSecurity.load(kafka_config, env))
         mapping = {
             "bootstrap": "KAFKA_BOOTSTRAP",
             "app_id": "DOSSIERWATCH_APP_ID",
@@ -62,6 +82,8 @@ class WorkerSettings:
             "store": "DOSSIERWATCH_STORE",
             "data_dir": "DOSSIERWATCH_DATA_DIR",
             "web_host": "DOSSIERWATCH_WEB_HOST",
+            "token_file": "DOSSIERWATCH_TOKEN_FILE",
+            "officer_key_file": "DOSSIERWATCH_OFFICER_KEY_FILE",
         }
         changes: dict[str, object] = {k: env[v] for k, v in mapping.items() if env.get(v)}
         for name, var, kind in (

@@ -50,6 +50,11 @@ class KafkaUnavailable(TopicSetupError):
     """No broker answered at the bootstrap address."""
 
 
+class KafkaAccessDenied(TopicSetupError):
+    """The broker refused the worker's credentials, or the TLS or SASL set-up does not
+    match its listener: a setting to fix, so start-up stops at once instead of retrying."""
+
+
 @dataclass(frozen=True)
 class TopicSpec:
     name: str
@@ -96,12 +101,14 @@ def ensure_topics(
     Usable: the broker's metadata has every topic with its partition count and a leader
     for each partition.  The first spec is the reference the co-partitioned ones are
     compared with.  Safe to run by several workers at once.  Raises `TopicLayoutError`
-    on a wrong partition count, `KafkaUnavailable` when no broker answers, and
-    `TopicSetupError` for anything else, all within about `timeout` seconds.
-    `client_config` goes to kafka-python's `KafkaAdminClient` (security settings)."""
+    on a wrong partition count, `KafkaUnavailable` when no broker answers,
+    `KafkaAccessDenied` when it refuses the credentials, and `TopicSetupError` for
+    anything else, all within about `timeout` seconds.  `client_config` goes to
+    kafka-python's `KafkaAdminClient` (security settings)."""
     from kafka.errors import KafkaConnectionError, KafkaError, KafkaTimeoutError
 
     deadline = time.monotonic() + timeout
+    _check_access(bootstrap, client_config or {}, timeout)
     admin = _admin(bootstrap, timeout, client_config)
     try:
         # Check what exists before creating anything, so that a wrong layout is refused
@@ -116,6 +123,17 @@ def ensure_topics(
         raise TopicSetupError(f"cannot set up the topics at {bootstrap}: {_short(err)}") from None
     finally:
         admin.close()
+
+
+def _check_access(bootstrap: str, client_config: Mapping[str, Any], timeout: float) -> None:
+    # kafka-python reports refused credentials only as a bootstrap timeout, after the
+    # whole `timeout`: one login of our own says it at once (streams/kafka_probe.py).
+    from streams.kafka_security import KafkaSecurity, KafkaSecurityError
+
+    try:
+        KafkaSecurity.from_kafka_kwargs(client_config).check(bootstrap, timeout)
+    except KafkaSecurityError as err:
+        raise KafkaAccessDenied(str(err)) from None
 
 
 def _admin(bootstrap: str, timeout: float, client_config: Mapping[str, Any] | None) -> Any:

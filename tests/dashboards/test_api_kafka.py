@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-import json
 import time
 import urllib.error
 import urllib.parse
 import urllib.request
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,23 +15,12 @@ import pytest
 from aiokafka.partitioner import murmur2
 from conftest import Topics
 from helpers.story import Story
+from live import pulses
 from workers import WorkerProcess, produce
 
 from streams.core.events import DossierEvent, encode_event
 
 pytestmark = pytest.mark.kafka
-
-
-def get(port: int, path: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        body = e.read()
-        try:
-            return e.code, json.loads(body)
-        except ValueError:
-            return e.code, body.decode(errors="replace")
 
 
 def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -64,6 +53,10 @@ def stories(late: list[str]) -> list[DossierEvent]:
         .events
     )
     return out
+
+
+LATER = datetime(2025, 12, 1, tzinfo=UTC)
+"""Stream time in every partition (a pulse each): every story's dossiers long overdue."""
 
 
 def partition_of(name: str, partitions: int) -> int:
@@ -99,37 +92,43 @@ def test_one_worker_answers_dossier_lists_and_errors(
     400 for a bad page size, and the unit's overdue list most overdue first."""
     w = start_worker("a")
     w.wait_assigned()
-    produce(kafka_bootstrap, topics.events, keyed(stories(["LATE-1", "LATE-2"])))
+    events = stories(["LATE-1", "LATE-2"]) + pulses(LATER, topics.partitions)
+    produce(kafka_bootstrap, topics.events, keyed(events))
 
-    status, body = eventually(lambda: (r := get(w.port, "/api/dossiers/PP-1"))[0] == 200 and r)
+    status, body = eventually(lambda: (r := w.get("/api/dossiers/PP-1"))[0] == 200 and r)
     assert [s["unit"] for s in body["chain"]] == ["ONE_STOP", "A", "B", "A"]
     assert body["chain"][1]["officers"][0]["officer"] == "o1"
     assert body["unit_bounces"] == 1
     assert any(a["rule"] == "ping_pong_unit" for a in body["open_alerts"])
 
-    status, late = eventually(lambda: (r := get(w.port, "/api/dossiers/LATE-1"))[0] == 200 and r)
+    def late_one() -> Any:
+        # Overdue once the pulses have brought stream time past its due date.
+        status, body = w.get("/api/dossiers/LATE-1")
+        return status == 200 and body["standing"]["code"] == "overdue" and body
+
+    late = eventually(late_one)
     assert late["standing"] == {"code": "overdue", "vi": "Quá hạn", "en": "Overdue"}
 
-    assert get(w.port, "/api/dossiers/NOPE")[0] == 404
-    status, err = get(w.port, "/api/units/A/overdue?size=0")
+    assert w.get("/api/dossiers/NOPE")[0] == 404
+    status, err = w.get("/api/units/A/overdue?size=0")
     assert status == 400 and "size" in err["error"]
 
-    status, page = get(w.port, "/api/units/A/overdue?size=1")
+    status, page = w.get("/api/units/A/overdue?size=1")
     assert status == 200 and page["partial"] is False
     # PP-1 (30 working days from 8 September) is long overdue as well.
     assert page["total"] == 3 and page["pages"] == 3
     assert page["items"][0]["id"] == "LATE-1"  # received first, so the most overdue
 
-    status, pp = get(w.port, "/api/ping-pong")
+    status, pp = w.get("/api/ping-pong")
     assert [i["id"] for i in pp["items"]] == ["PP-1"]
-    status, board = get(w.port, "/api/board?from=2025-09-01")
+    status, board = w.get("/api/board?from=2025-09-01")
     assert board["total"]["overdue"] == 3
     assert board["period"]["total"]["received"] == 3
 
-    with urllib.request.urlopen(f"http://127.0.0.1:{w.port}/wallboard", timeout=15) as r:
-        html = r.read().decode()
-    assert r.headers.get_content_type() == "text/html"
-    assert "Quá hạn" in html and "Overdue" in html and "/api/units/" in html
+    status, html = w.get("/wallboard", raw=True)
+    assert status == 200 and "Quá hạn" in html and "Overdue" in html
+    status, script = w.get("/static/wallboard.js", raw=True)
+    assert status == 200 and "/api/units/" in script
 
 
 def test_two_workers_answer_for_each_other(
@@ -157,14 +156,22 @@ def test_two_workers_answer_for_each_other(
     _, on_b = eventually(settled, timeout=120)
     names = [f"LATE-{i}" for i in range(12)]
     remote = next(n for n in names if partition_of(n, topics.partitions) in on_b)
-    produce(kafka_bootstrap, topics.events, keyed(stories(names)))
+    produce(
+        kafka_bootstrap, topics.events, keyed(stories(names) + pulses(LATER, topics.partitions))
+    )
 
     quoted = urllib.parse.quote(remote)
-    _, body = eventually(lambda: (r := get(a.port, f"/api/dossiers/{quoted}"))[0] == 200 and r)
-    assert body["id"] == remote and body["standing"]["code"] == "overdue"
+
+    def judged_overdue() -> Any:
+        # Overdue once the owner has read its partitions' pulses (stream time).
+        status, body = a.get(f"/api/dossiers/{quoted}")
+        return status == 200 and body["standing"]["code"] == "overdue" and body
+
+    body = eventually(judged_overdue)
+    assert body["id"] == remote
 
     def full_list() -> Any:
-        status, page = get(a.port, "/api/units/A/overdue?size=100")
+        status, page = a.get("/api/units/A/overdue?size=100")
         return status == 200 and page["total"] == len(names) + 1 and page
 
     page = eventually(full_list)

@@ -1,18 +1,16 @@
 """The wallboard in a real browser: headless Chromium on a worker fed through the broker.
 
 Debian's chromium and chromium-driver (deploy/ensure-tools.sh installs them) are driven
-by Selenium with the system chromedriver, never a downloaded one.  The test also writes
-the two screenshots the documentation shows: docs/wallboard.png and
-docs/dossier-timeline.png, at a fixed window size.
+by Selenium with the system chromedriver, never a downloaded one.  The browser signs in
+with the link the worker prints at start-up.  The test also takes the two screenshots the
+documentation shows, at a fixed window size, into build/screenshots/ (`make screenshots`
+copies them to docs/).
 """
 
 from __future__ import annotations
 
-import json
 import shutil
 import time
-import urllib.error
-import urllib.request
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
@@ -21,6 +19,7 @@ from typing import Any
 import pytest
 from conftest import Topics
 from helpers.story import Story
+from live import pulses
 from workers import WorkerProcess, produce
 
 from streams.core.events import DossierEvent, encode_event
@@ -29,7 +28,9 @@ pytestmark = pytest.mark.kafka
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMEDRIVER = Path("/usr/bin/chromedriver")
-DOCS = Path(__file__).resolve().parents[2] / "docs"
+SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
+"""Screenshots land here, never in docs/: tests leave the tree clean; `make screenshots`
+copies them into docs/ when they should change there."""
 WINDOW = (1600, 1000)
 LOCAL = timezone(timedelta(hours=7))
 
@@ -45,14 +46,6 @@ from selenium.webdriver.common.by import By  # noqa: E402
 from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
 from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
-
-
-def get(port: int, path: str) -> tuple[int, Any]:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}{path}", timeout=15) as r:
-            return r.status, json.loads(r.read())
-    except urllib.error.HTTPError as e:
-        return e.code, None
 
 
 def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -118,6 +111,7 @@ def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Wor
         tmp_path / "w",
         app_id=f"wallboard-{topics.prefix}",
         log=tmp_path / "w.log",
+        token_file=False,  # the link it prints signs the browser in
     )
     try:
         yield w
@@ -159,13 +153,16 @@ def browser(tmp_path: Path) -> Iterator[WebDriver]:
 def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
     kafka_bootstrap: str, topics: Topics, worker: WorkerProcess, browser: WebDriver
 ) -> None:
+    link = worker.printed_link()
     worker.wait_assigned()
-    events = dossiers()
+    # One event per partition at the present: every partition's stream clock is now.
+    now = datetime.now(UTC).replace(microsecond=0)
+    events = dossiers() + pulses(now, topics.partitions)
     produce(kafka_bootstrap, topics.events, [(e.subject.encode(), encode_event(e)) for e in events])
 
     # Opened once the worker holds every dossier: the page keeps the unit it selects first.
     def board_ready() -> Any:
-        status, board = get(worker.port, "/api/board")
+        status, board = worker.get("/api/board")
         if status != 200 or board["partial"]:
             return None
         rows = {r["unit"]: r for r in board["units"]}
@@ -182,14 +179,15 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
 
     # The deadline alerts fire on the worker's clock ticks, shortly after the events.
     def overdue_alert() -> Any:
-        status, d = get(worker.port, "/api/dossiers/HS-OVERDUE")
+        status, d = worker.get("/api/dossiers/HS-OVERDUE")
         return status == 200 and any(
             a["rule"] == "deadline" and a["level"] == "overdue" for a in d["open_alerts"]
         )
 
     eventually(overdue_alert, timeout=60)
 
-    browser.get(f"http://127.0.0.1:{worker.port}/wallboard")
+    browser.get(link)  # the printed link: a cookie for the token, then the wallboard
+    assert browser.current_url.endswith("/wallboard") and "token" not in browser.current_url
     wait = WebDriverWait(browser, 30, poll_frequency=0.3)
     item = wait.until(
         ec.element_to_be_clickable((By.CSS_SELECTOR, '#overdue li.d.overdue[data-id="HS-OVERDUE"]'))
@@ -214,9 +212,9 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
     assert "DEPT_LAND → DEPT_BUILD → DEPT_LAND" in pingpong[0].text
     assert browser.find_element(By.ID, "partial").text == ""
 
-    DOCS.mkdir(exist_ok=True)
-    assert browser.save_screenshot(str(DOCS / "wallboard.png"))
-    assert png_size(DOCS / "wallboard.png") == WINDOW
+    SHOTS.mkdir(parents=True, exist_ok=True)
+    assert browser.save_screenshot(str(SHOTS / "wallboard.png"))
+    assert png_size(SHOTS / "wallboard.png") == WINDOW
 
     item.click()
     box = wait.until(ec.visibility_of_element_located((By.CSS_SELECTOR, "#timeline.open")))
@@ -240,8 +238,8 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
     alerts = [li.text for li in box.find_elements(By.CSS_SELECTOR, "ul li")]
     assert any("deadline" in a for a in alerts) and any("ping_pong_unit" in a for a in alerts)
 
-    assert browser.save_screenshot(str(DOCS / "dossier-timeline.png"))
-    assert png_size(DOCS / "dossier-timeline.png") == WINDOW
+    assert browser.save_screenshot(str(SHOTS / "dossier-timeline.png"))
+    assert png_size(SHOTS / "dossier-timeline.png") == WINDOW
 
     box.find_element(By.TAG_NAME, "button").click()
     wait.until(ec.invisibility_of_element_located((By.ID, "timeline")))

@@ -227,7 +227,15 @@ def test_simulate_to_kafka_sends_what_output_would_write(
     assert run("simulate", "--dossiers", "50", "--output", str(path))[0] == 0
     written = [json.loads(line) for line in path.read_text().splitlines()]
     code, out, err = run(
-        "simulate", "--dossiers", "50", "--bootstrap", kafka_bootstrap, "--topic", topics.events
+        "simulate",
+        "--dossiers",
+        "50",
+        "--start",
+        "2025-07-07",  # what --output starts at; sent to Kafka it would start now
+        "--bootstrap",
+        kafka_bootstrap,
+        "--topic",
+        topics.events,
     )
     assert (code, out) == (0, "")
     assert f"{len(written):,} events, 50 dossiers" in err

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import socket
 import subprocess
 import sys
@@ -17,6 +18,8 @@ from conftest import Topics
 from helpers.processes import LoggedProcess
 from kafka import KafkaConsumer, KafkaProducer
 
+from streams.web.auth import write_token
+
 BIN = Path(sys.executable).with_name("dossierwatch")
 
 
@@ -24,6 +27,22 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
+
+
+ROLES = ("centre", "metrics", "unit:A", "unit:B")
+
+
+def tokens_for(folder: Path) -> tuple[Path, dict[str, str]]:
+    """A token file for the workers of one test (they share it, as a deployment does) and
+    the raw token of each role, made once per folder."""
+    path, raw = folder / "tokens.toml", folder / "tokens.json"
+    if raw.exists():
+        known: dict[str, str] = json.loads(raw.read_text())
+        return path, known
+    folder.mkdir(parents=True, exist_ok=True)
+    tokens = {role: write_token(path, f"test {role}", [role]) for role in ROLES}
+    raw.write_text(json.dumps(tokens))
+    return path, tokens
 
 
 class WorkerProcess(LoggedProcess):
@@ -38,9 +57,12 @@ class WorkerProcess(LoggedProcess):
         store: str = "memory://",
         env: dict[str, str] | None = None,
         args: list[str] | None = None,
+        token_file: bool = True,
     ) -> None:
         self.port = free_port()
         self.log = log
+        self.token_file, self.tokens = tokens_for(data_dir.parent)
+        access = ["--token-file", str(self.token_file)] if token_file else []
         cmd = [
             str(BIN),
             "worker",
@@ -60,6 +82,7 @@ class WorkerProcess(LoggedProcess):
             str(topics.partitions),
             "--tick-interval",
             "0.2",
+            *access,
             *(args or []),
         ]
         with open(log, "ab") as out:  # the child keeps its own copy of the descriptor
@@ -69,6 +92,18 @@ class WorkerProcess(LoggedProcess):
                 stderr=subprocess.STDOUT,
                 env={**os.environ, "PYTHONUNBUFFERED": "1", **(env or {})},
             )
+
+    def printed_link(self, timeout: float = 60.0) -> str:
+        """The sign-in link a worker without a token file prints once at start-up; its
+        token becomes this process's `centre` token."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            found = re.search(r"http://\S+/\?token=(\S+)", self.log.read_text(errors="replace"))
+            if found:
+                self.tokens = {"centre": found.group(1)}
+                return found.group(0)
+            time.sleep(0.2)
+        raise AssertionError(f"no sign-in link printed: {self.tail()}")
 
     def health(self) -> dict[str, Any] | None:
         """/health's answer (a 503 included: a dead worker says why), None if none."""
@@ -84,8 +119,25 @@ class WorkerProcess(LoggedProcess):
             return None
 
     def metrics(self) -> str:
-        with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/metrics", timeout=5) as r:
-            return str(r.read().decode())
+        status, body = self.get("/metrics", role="metrics", raw=True)
+        assert status == 200, (status, body)
+        return str(body)
+
+    def get(self, path: str, role: str | None = "centre", *, raw: bool = False) -> tuple[int, Any]:
+        """(status, JSON body — or text with `raw`) of a GET as `role` (None: anonymous)."""
+        request = urllib.request.Request(f"http://127.0.0.1:{self.port}{path}")
+        if role is not None:
+            request.add_header("Authorization", f"Bearer {self.tokens[role]}")
+        try:
+            with urllib.request.urlopen(request, timeout=15) as r:
+                body = r.read().decode()
+                return r.status, body if raw else json.loads(body)
+        except urllib.error.HTTPError as e:
+            text = e.read().decode(errors="replace")
+            try:
+                return e.code, text if raw else json.loads(text)
+            except ValueError:
+                return e.code, text
 
     def wait_assigned(self, timeout: float = 90.0, partitions: int | None = None) -> list[int]:
         deadline = time.monotonic() + timeout

@@ -48,9 +48,13 @@ def replaced(text: str, old: str, new: str, count: int = 1) -> str:
     return text.replace(old, new)
 
 
-def prometheus_files(tmp_path: Path, worker: str, alertmanager: str, port: int) -> Path:
-    """The repository's config and rules, pointed at this test's processes."""
+def prometheus_files(tmp_path: Path, worker: str, alertmanager: str, port: int, token: str) -> Path:
+    """The repository's config and rules, pointed at this test's processes, scraping the
+    worker with its metrics token."""
+    secret = tmp_path / "metrics-token"
+    secret.write_text(token)
     config = (PROMETHEUS / "prometheus.yml").read_text()
+    config = replaced(config, "/run/secrets/metrics_token", str(secret))
     config = replaced(config, "scrape_interval: 15s", "scrape_interval: 1s")
     config = replaced(config, "evaluation_interval: 15s", "evaluation_interval: 1s")
     config = replaced(config, "- worker-1:6066\n          - worker-2:6066", f"- {worker}")
@@ -182,7 +186,11 @@ def test_overdue_backlog_reaches_the_webhook(
         )
         port = free_port()
         config = prometheus_files(
-            tmp_path, f"127.0.0.1:{worker.port}", f"127.0.0.1:{alertmanager.port}", port
+            tmp_path,
+            f"127.0.0.1:{worker.port}",
+            f"127.0.0.1:{alertmanager.port}",
+            port,
+            worker.tokens["metrics"],
         )
         prometheus = PrometheusServer(config, tmp_path / "prometheus", port=port)
 

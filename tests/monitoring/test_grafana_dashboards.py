@@ -160,7 +160,11 @@ def test_every_panel_query_returns_data_from_a_live_worker(
         port = free_port()
         # No Alertmanager: the dashboards read only the scraped and recorded series.
         config = prometheus_files(
-            tmp_path, f"127.0.0.1:{worker.port}", f"127.0.0.1:{free_port()}", port
+            tmp_path,
+            f"127.0.0.1:{worker.port}",
+            f"127.0.0.1:{free_port()}",
+            port,
+            worker.tokens["metrics"],
         )
         prometheus = PrometheusServer(config, tmp_path / "prometheus", port=port)
         p = prometheus

@@ -70,9 +70,17 @@ RECORDS = names(r"^\s*- record: (\S+)\s*$", RULES)
 # -- the files, by promtool -------------------------------------------------------------
 
 
-def test_prometheus_config_is_valid() -> None:
-    """promtool accepts deploy/prometheus/prometheus.yml and the rule files it names."""
-    out = promtool("check", "config", str(CONFIG))
+def test_prometheus_config_is_valid(tmp_path: Path) -> None:
+    """promtool accepts deploy/prometheus/prometheus.yml and the rule files it names (with
+    the metrics token where compose mounts it — here a file of the test's)."""
+    (tmp_path / "rules").symlink_to(PROMETHEUS / "rules")
+    token = tmp_path / "metrics_token"
+    token.write_text("t")
+    config = tmp_path / "prometheus.yml"
+    text = CONFIG.read_text()
+    assert text.count("/run/secrets/metrics_token") == 1
+    config.write_text(text.replace("/run/secrets/metrics_token", str(token)))
+    out = promtool("check", "config", str(config))
     assert "rules found" in out, out
 
 

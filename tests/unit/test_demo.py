@@ -8,9 +8,11 @@ import socket
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 from collections import Counter
 from datetime import datetime, timedelta, timezone
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -23,6 +25,7 @@ from streams.core.engine import Engine
 from streams.core.events import event_from_dict
 from streams.demo import DemoRun
 from streams.metrics import PipelineMetrics
+from streams.web.auth import write_token
 
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2025, 9, 8, 7, 30, tzinfo=ICT)
@@ -157,12 +160,13 @@ def _free_port() -> int:
         return port
 
 
-def _scrape(url: str, deadline: float) -> str:
+def _scrape(url: str, deadline: float, token: str) -> str:
     """/metrics once events have been counted and dossiers are open (or the last try)."""
     body = ""
     while time.monotonic() < deadline:
+        request = urllib.request.Request(url, headers={"Authorization": f"Bearer {token}"})
         try:
-            with urllib.request.urlopen(url, timeout=1) as response:
+            with urllib.request.urlopen(request, timeout=1) as response:
                 body = response.read().decode()
         except OSError:
             body = ""
@@ -174,14 +178,29 @@ def _scrape(url: str, deadline: float) -> str:
     return body
 
 
-def test_demo_command_serves_metrics_and_prints_summary_lines() -> None:
-    """A 3-second headless run serves /metrics meanwhile, then exits 0 with its figures."""
+def test_demo_command_serves_metrics_and_prints_summary_lines(tmp_path: Path) -> None:
+    """A 3-second headless run serves /metrics to its metrics token (and 401 to anyone
+    else) meanwhile, then exits 0 with its figures."""
     port = _free_port()
+    tokens = tmp_path / "tokens.toml"
+    token = write_token(tokens, "prometheus", ["metrics"])
     proc = _dossierwatch(
-        "demo", "--duration", "3", "--no-screen", "--metrics-port", str(port), "--seed", "1"
+        "demo",
+        "--duration",
+        "3",
+        "--no-screen",
+        "--metrics-port",
+        str(port),
+        "--seed",
+        "1",
+        "--token-file",
+        str(tokens),
     )
     try:
-        body = _scrape(f"http://127.0.0.1:{port}/metrics", time.monotonic() + 10)
+        body = _scrape(f"http://127.0.0.1:{port}/metrics", time.monotonic() + 10, token)
+        with pytest.raises(urllib.error.HTTPError) as anonymous:
+            urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2)
+        assert anonymous.value.code == 401
         out, err = proc.communicate(timeout=30)
     finally:
         proc.kill()
