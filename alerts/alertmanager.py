@@ -16,13 +16,14 @@ from collections.abc import Sequence
 from typing import Any, cast
 
 from alerts.firing import Postable
+from streams.contract.errors import AlertDeliveryError
 
 
-class Unavailable(Exception):
+class Unavailable(AlertDeliveryError):
     """Alertmanager did not take the request; trying again later may succeed."""
 
 
-class Rejected(Exception):
+class Rejected(AlertDeliveryError):
     """Alertmanager refused the request as invalid; sending it again will not help."""
 
 

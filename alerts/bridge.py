@@ -31,7 +31,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from alerts.alertmanager import AlertmanagerClient, Rejected, Unavailable
 from alerts.backoff import backoff
 from alerts.firing import FiringSet, Postable, now_utc, rfc3339
-from streams.core.alerts import decode_alert
+from streams.contract.alerts import decode_alert
 
 log = structlog.get_logger("dossierwatch.bridge")
 

@@ -13,7 +13,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
 from alerts.labels import alert_annotations, alert_labels, dossier_url
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 
 Postable = dict[str, Any]
 """One element of the body of POST /api/v2/alerts."""

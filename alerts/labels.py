@@ -12,7 +12,7 @@ import re
 from urllib.parse import quote
 
 from alerts.texts import chain_text, details, wording
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 
 ALERTNAMES: dict[str, str] = {
     "deadline": "DossierDeadline",

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 
 
 @dataclass(frozen=True)

@@ -32,6 +32,8 @@ from pathlib import Path
 import structlog
 from aiohttp import web
 
+from streams.contract.errors import AccessError
+
 log = structlog.get_logger("dossierwatch.webhook")
 
 SCHEME = "Bearer"
@@ -45,7 +47,7 @@ REALM = "dossierwatch"
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 
 
-class SecretError(ValueError):
+class SecretError(AccessError):
     pass
 
 

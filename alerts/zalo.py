@@ -53,6 +53,7 @@ from prometheus_client import (
 
 from alerts.webhook_auth import MAX_BODY, SecretFile, WebhookGuard, read_body
 from alerts.zalo_api import TEXT_LIMIT, TokenStore, ZaloClient, ZaloError, clip, zalo_length
+from streams.contract.errors import AlertDeliveryError
 
 log = structlog.get_logger("dossierwatch.zalo")
 
@@ -70,7 +71,7 @@ SUMMARY_CHARS = 300
 URL_CHARS = 512
 
 
-class RecipientsError(Exception):
+class RecipientsError(AlertDeliveryError):
     pass
 
 
@@ -127,7 +128,7 @@ class Recipients:
 # -- the notification's shape ---------------------------------------------------------
 
 
-class ShapeError(ValueError):
+class ShapeError(AlertDeliveryError, ValueError):
     """The body is JSON but not an Alertmanager webhook object; the message is short and
     names only fields, never the sender's values."""
 

@@ -26,6 +26,7 @@ import aiohttp
 import structlog
 
 from alerts.backoff import backoff
+from streams.contract.errors import AlertDeliveryError
 
 log = structlog.get_logger("dossierwatch.zalo")
 
@@ -58,7 +59,7 @@ def clip(text: str, limit: int = TEXT_LIMIT) -> str:
     return "".join(out).rstrip() + "…"
 
 
-class ZaloError(Exception):
+class ZaloError(AlertDeliveryError):
     def __init__(self, code: int, message: str, *, transient: bool = False) -> None:
         super().__init__(f"Zalo error {code}: {message}")
         self.code = code

@@ -9,7 +9,7 @@ from contextlib import suppress
 
 import faust
 
-from streams.core.events import InvalidEvent, decode_event
+from streams.contract.events import InvalidEvent, decode_event
 
 app = faust.App(
     os.environ["BENCH_APP_ID"],

@@ -48,13 +48,13 @@ import msgspec
 from benchlib import best_of, emit, environment, rate, ratio, table
 
 from producers.simulator import simulate
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent, decode_event, event_from_dict
 from streams.core.calendar import to_instant
 from streams.core.dossier import FINISHED, Dossier
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent, decode_event, event_from_dict
-from streams.core.policy import PolicyBook
 from streams.core.store import DossierStore
+from streams.policy import builtin_book
 
 TARGET_EPS = 200_000
 """The issue's target for path (d) on one core."""
@@ -176,7 +176,7 @@ def _engine_part(
 ) -> Callable[[], EngineRun]:
     """A fresh engine fed `decode(item)` for the first `n` items, clock at each event's
     time (as replay's watermark), until done or the time budget runs out."""
-    engine = Engine(PolicyBook.builtin())
+    engine = Engine(builtin_book())
 
     def run() -> EngineRun:
         apply, advance = engine.apply, engine.advance

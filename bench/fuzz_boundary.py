@@ -58,11 +58,12 @@ from helpers.mutations import (
     story_bytes,
 )
 
+from streams.contract.events import InvalidEvent, decode_event, type_name
 from streams.core.boundary import REASONS, UNEXPECTED, Reject, admit
 from streams.core.calendar import to_instant
-from streams.core.events import InvalidEvent, decode_event, type_name
 from streams.core.policy import PolicyBook
 from streams.metrics import PipelineMetrics
+from streams.policy import builtin_book
 from streams.worker.core import WorkerCore
 
 KEEP = 5
@@ -96,7 +97,7 @@ class JobResult:
 
 class Job:
     def __init__(self, index: int, seed: int, path: str, args: argparse.Namespace) -> None:
-        self.book = PolicyBook.builtin()
+        self.book = builtin_book()
         self.index = index
         self.rng = random.Random(seed * 1000 + index)
         self.path = path
@@ -221,7 +222,7 @@ def _fresh(book: PolicyBook, path: str) -> WorkerFeed | EngineFeed:
 
 
 def _references() -> tuple[list[Any], list[list[Any]]]:
-    book = PolicyBook.builtin()
+    book = builtin_book()
     check = _normalised(feed_story(WorkerFeed(book), check_story("X"), "X"), "X")
     stories = [
         feed_story(WorkerFeed(book), story_bytes(i), s[0]["subject"]) for i, s in enumerate(STORIES)
@@ -264,7 +265,7 @@ def _frame(err: BaseException) -> str:
 def where(case: Case) -> str:
     """Replay an unexpected reject on a fresh core outside the boundary: the frames that
     raised (or why it does not reproduce: it needed the long-lived core's state)."""
-    core = WorkerCore(PolicyBook.builtin())
+    core = WorkerCore(builtin_book())
     try:
         event = admit(case.raw, case.key, core.book.bounds)
         core.engine.apply(event)

@@ -39,12 +39,13 @@ from datetime import date
 from benchlib import emit, environment, rss_bytes, table
 
 from producers.simulator import DEFAULT_PROCEDURES, DEFAULT_STAFF
+from streams.contract.events import decode_event
 from streams.core.calendar import DAY, date_to_day, day_start, to_instant, to_iso
 from streams.core.dossier import FINISHED, Dossier
 from streams.core.engine import Engine
-from streams.core.events import decode_event
 from streams.core.machine import apply_event, wake_hint
 from streams.core.policy import PolicyBook
+from streams.policy import builtin_book
 
 TARGET_BYTES = 400
 START_DAY = date(2025, 9, 8)  # a Monday under Decree 118/2025
@@ -177,7 +178,7 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     n = args.dossiers
 
-    book = PolicyBook.builtin()
+    book = builtin_book()
     build(100, book)  # imports, decoders, calendars: not the dossiers' share
     build_objects(100, book)
     gc.collect()

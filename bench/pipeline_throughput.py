@@ -29,7 +29,7 @@ from kafka_bench import (
 )
 
 from producers.simulator import simulate
-from streams.core.events import encode_event, event_from_dict
+from streams.contract.events import encode_event, event_from_dict
 
 
 def main() -> None:

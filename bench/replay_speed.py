@@ -11,7 +11,7 @@ replayed with a 1440-hour time limit.  Timed, in one run:
   (j)  run_replay of the JSONL (one time-ordered stream, watermark clock)
 
 The JSONL is made once, untimed, in a temporary file: the dossier CloudEvents of every
-trace (streams.replay.mapping.trace_events), sorted globally by time (stable, so a
+trace (streams.eventlogs.mapping.trace_events), sorted globally by time (stable, so a
 dossier's own events keep their order), one encode_event per line.  Both replays should
 report the same alerts: the script says whether they do.
 """
@@ -28,11 +28,11 @@ from typing import Any
 
 from benchlib import emit, environment, rate, ratio, table
 
+from streams.contract.events import DossierEvent, encode_event
 from streams.core.calendar import to_instant
-from streams.core.events import DossierEvent, encode_event
-from streams.replay.mapping import Mapping, trace_events
+from streams.eventlogs.mapping import Mapping, trace_events
+from streams.eventlogs.xes import read_xes
 from streams.replay.run import run_replay
-from streams.replay.xes import read_xes
 
 DEFAULT_LOG = "/work/shared/data/Road_Traffic_Fine_Management_Process.xes.gz"
 MAPPING = Mapping(time_limit="1440h")

@@ -15,7 +15,8 @@ from collections.abc import Mapping
 from types import TracebackType
 from typing import Any, Final
 
-from streams.core.events import (
+from streams.contract.errors import KafkaIOError
+from streams.contract.events import (
     MAX_EVENT_BYTES,
     DossierEvent,
     InvalidEvent,
@@ -39,7 +40,7 @@ CONTENT_TYPE: Final = b"application/cloudevents+json; charset=UTF-8"
 """The Kafka binding's structured-mode marker: consumers know the value is a CloudEvent."""
 
 
-class ProducerError(Exception):
+class ProducerError(KafkaIOError):
     """Kafka, not the event, is the problem; `str()` is one line for the user."""
 
 

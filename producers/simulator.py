@@ -29,6 +29,7 @@ from functools import lru_cache
 from typing import Final
 
 from streams.core.calendar import WorkingCalendar
+from streams.policy import builtin_book
 
 __all__ = ["Behaviours", "Procedure", "Province", "Simulation", "dossier_id", "simulate"]
 
@@ -51,12 +52,16 @@ _MAX_QUIET: Final = 16 * HOUR
 # seconds": epoch seconds + 7 h, so that `t // DAY` is the local day (the calendar's day
 # number) and `t % DAY` the local time of day.
 
-_CALENDAR: Final = WorkingCalendar()
+
+@lru_cache(maxsize=1)
+def _calendar() -> WorkingCalendar:
+    """The civil-service calendar of the policies in force (announced days off)."""
+    return builtin_book()[-1].calendar
 
 
 @lru_cache(maxsize=1 << 16)
 def _working(day: int) -> bool:
-    return _CALENDAR.is_working_day(day)
+    return _calendar().is_working_day(day)
 
 
 def _nth_working_day(day: int, n: int) -> int:

@@ -32,6 +32,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final, Literal, cast, get_args
 
+from streams.contract.errors import KafkaIOError
+
 __all__ = [
     "CONFIG_ENV",
     "ENV",
@@ -71,7 +73,7 @@ _TRUE: Final = frozenset({"true", "yes", "on", "1"})
 _FALSE: Final = frozenset({"false", "no", "off", "0"})
 
 
-class KafkaSecurityError(ValueError):
+class KafkaSecurityError(KafkaIOError, ValueError):
     """The Kafka security settings are wrong or unusable; `str()` is one line for the user."""
 
 

@@ -26,12 +26,12 @@ from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, disa
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import TYPE_NAMES, DossierEvent, type_name
 from streams.core.calendar import DAY, local_day
 from streams.core.clock import SourceClocks
 from streams.core.detectors import deadline
 from streams.core.dossier import COMPLETED, DELIVERED, OPEN, SUPPLEMENT, Dossier
-from streams.core.events import TYPE_NAMES, DossierEvent, type_name
 from streams.core.policy import PolicyBook
 
 OTHER = "other"

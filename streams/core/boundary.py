@@ -14,10 +14,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from streams.core.alerts import Alert
-from streams.core.calendar import CalendarRangeError, day_to_date, local_day, to_instant
-from streams.core.engine import Engine
-from streams.core.events import (
+from streams.contract.alerts import Alert
+from streams.contract.events import (
     ConsultationRequested,
     DossierEvent,
     InvalidEvent,
@@ -25,6 +23,8 @@ from streams.core.events import (
     Rescheduled,
     decode_event,
 )
+from streams.core.calendar import CalendarRangeError, day_to_date, local_day, to_instant
+from streams.core.engine import Engine
 from streams.core.policy import Bounds, TimeLimit
 
 UNEXPECTED = "unexpected"

@@ -27,7 +27,8 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from itertools import accumulate, compress
 
-from streams.core import holidays
+from streams.contract.errors import CalendarError
+from streams.core.holidays import DERIVED_ONLY, HolidayTable
 
 LOCAL_OFFSET = 7 * 3600
 DAY = 86400
@@ -56,7 +57,7 @@ Span = tuple[int, int]
 DEFAULT_HOURS: tuple[Span, ...] = ((7 * 3600 + 1800, 11 * 3600 + 1800), (13 * 3600, 17 * 3600))
 
 
-class CalendarRangeError(ValueError):
+class CalendarRangeError(CalendarError):
     """A date, instant or limit outside the local years FIRST_YEAR–LAST_YEAR."""
 
 
@@ -145,6 +146,8 @@ class CalendarSpec:
     extra_days_off: frozenset[date] = frozenset()
     extra_working_days: frozenset[date] = frozenset()
     national_holidays: bool = True
+    holidays: HolidayTable = DERIVED_ONLY
+    """The national days off by year (announced ones loaded by streams.policy)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -293,7 +296,7 @@ class WorkingCalendar:
             return False
         if not spec.national_holidays:
             return d.weekday() < 5
-        national = holidays.days_off(d.year)
+        national = spec.holidays.days_off(d.year)
         return (d.weekday() < 5 and d not in national.days_off) or d in national.makeup_saturdays
 
     def is_working_day(self, d: date | int) -> bool:
@@ -430,7 +433,8 @@ class WorkingCalendar:
     def _is_holiday(self, d: date) -> bool:
         if d in self.spec.extra_days_off:
             return True
-        return self.spec.national_holidays and d in holidays.days_off(d.year).days_off
+        spec = self.spec
+        return spec.national_holidays and d in spec.holidays.days_off(d.year).days_off
 
     def add_working_hours(self, a: int, seconds: int) -> int:
         """The instant at which `seconds` of office hours have passed since `a`."""

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from streams.core.alerts import Alert, Severity, alert_id
+from streams.contract.alerts import Alert, Severity, alert_id
 from streams.core.calendar import to_iso
 from streams.core.dossier import Dossier
 from streams.core.policy import Policy

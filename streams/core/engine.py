@@ -18,10 +18,10 @@ from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent, type_name
 from streams.core.calendar import DAY, to_instant
 from streams.core.dossier import COMPLETED, DELIVERED, FINISHED, Dossier
-from streams.core.events import DossierEvent, type_name
 from streams.core.machine import apply_event, fire_due, wake_hint
 from streams.core.policy import PolicyBook
 from streams.core.store import DossierStore, source_tag
@@ -85,7 +85,7 @@ class Engine:
 
     def __init__(
         self,
-        book: PolicyBook | None = None,
+        book: PolicyBook,
         *,
         retention_days: int = 30,
         store: States | None = None,
@@ -93,7 +93,7 @@ class Engine:
         observer: Observer | None = None,
         index: Callable[[], TimerIndex] = TimerIndex,
     ) -> None:
-        self.book = book or PolicyBook.builtin()
+        self.book = book
         self.dossiers: States = store if store is not None else DossierStore()
         self.lanes: dict[Lane, TimerIndex] = {}
         self.source_names: dict[int, str] = {}  # source tag → name, for the clocks

@@ -1,8 +1,9 @@
 """Vietnamese public holidays: the announced days off as data, the Labour Code rule otherwise.
 
-Announced years (streams/policy/holidays-vn.toml) are authoritative.  For any other
-year the days off are derived from Labour Code 2019 arts 112 and 111(3): 1/1; Tết five
-days (the last day of the lunar year and the first four of the new one); Hùng Kings
+Announced years are authoritative: a `HolidayTable` is given them as data (loaded by
+streams.policy from streams/policy/holidays-vn.toml; the core reads no file).  For any
+other year the days off are derived from Labour Code 2019 arts 112 and 111(3): 1/1; Tết
+five days (the last day of the lunar year and the first four of the new one); Hùng Kings
 10/3 lunar; 30/4; 1/5; 2/9 plus 3/9; a holiday on a Saturday or Sunday gives the next
 working day off.  The yearly swaps the government announces cannot be derived, so a
 replay over an unannounced year is approximate, and says so (`is_announced`).
@@ -14,11 +15,10 @@ the Vietnamese Tết differ from the Chinese New Year in some years (e.g. 1985, 
 from __future__ import annotations
 
 import math
-import tomllib
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, timedelta
 from functools import cache
-from importlib import resources
 
 _TZ_HOURS = 7.0
 _JD_OFFSET = 1721425  # Julian day number of date.fromordinal(0)
@@ -122,21 +122,6 @@ class YearDaysOff:
     announced: bool
 
 
-@cache
-def _announced() -> dict[int, YearDaysOff]:
-    text = resources.files("streams.policy").joinpath("holidays-vn.toml").read_text("utf-8")
-    raw = tomllib.loads(text)
-    out: dict[int, YearDaysOff] = {}
-    for year_text, spec in raw["years"].items():
-        year = int(year_text)
-
-        def days(key: str, year: int = year, spec: dict[str, list[str]] = spec) -> frozenset[date]:
-            return frozenset(date.fromisoformat(f"{year}-{md}") for md in spec.get(key, []))
-
-        out[year] = YearDaysOff(days("days_off"), days("makeup_saturdays"), announced=True)
-    return out
-
-
 def _derived(year: int) -> YearDaysOff:
     new_year = tet(year)
     statutory = [
@@ -162,10 +147,31 @@ def _derived(year: int) -> YearDaysOff:
 
 
 @cache
-def days_off(year: int) -> YearDaysOff:
-    """The weekday days off and make-up Saturdays of civil servants in `year`."""
-    return _announced().get(year) or _derived(year)
+def derived(year: int) -> YearDaysOff:
+    """The Labour Code's days off of `year`, when no announcement is known."""
+    return _derived(year)
 
 
-def is_announced(year: int) -> bool:
-    return year in _announced()
+class HolidayTable:
+    """The days off of every year: the announced ones as given, the others derived."""
+
+    __slots__ = ("_announced",)
+
+    def __init__(self, announced: Mapping[int, YearDaysOff] | None = None) -> None:
+        self._announced = dict(announced or {})
+
+    def days_off(self, year: int) -> YearDaysOff:
+        """The weekday days off and make-up Saturdays of civil servants in `year`."""
+        return self._announced.get(year) or derived(year)
+
+    def is_announced(self, year: int) -> bool:
+        return year in self._announced
+
+    @property
+    def announced_years(self) -> tuple[int, ...]:
+        return tuple(sorted(self._announced))
+
+
+DERIVED_ONLY = HolidayTable()
+"""No announced year: the Labour Code's rule everywhere (streams.policy loads the real
+table; a calendar built without it is approximate and says so)."""

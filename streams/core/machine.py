@@ -32,12 +32,19 @@ from typing import Any
 
 import msgspec
 
-from streams.core import alerts as r
-from streams.core import events as ev
-from streams.core.alerts import Alert
+from streams.contract import events
+from streams.contract.alerts import WARNING_RULES, Alert
 from streams.core.calendar import DAY, local_day, to_instant, to_iso
 from streams.core.context import Ctx, resolved, rule_of
-from streams.core.detectors import citizen, consultation, deadline, one_stop, referrals, stall
+from streams.core.detectors import (
+    TIMERS,
+    citizen,
+    consultation,
+    deadline,
+    one_stop,
+    referrals,
+    stall,
+)
 from streams.core.dossier import (
     COMPLETED,
     DELIVERED,
@@ -46,7 +53,6 @@ from streams.core.dossier import (
     OPEN,
     SUBMITTED,
     SUPPLEMENT,
-    TRANSFER_BIT,
     WITHDRAWN,
     Dossier,
     Rewind,
@@ -90,43 +96,18 @@ def _timers(d: Dossier, p: Policy, now: int) -> tuple[int, Fire] | None:
     """The earliest timer of the dossier strictly before `now`, with what fires it.
 
     Called before every event, so the common case (nothing due) returns after a few
-    comparisons, before any calendar arithmetic."""
-    candidates: list[tuple[int, Fire]] = []
-    if d.deadline_next is not None and d.deadline_next < now:
-        candidates.append((d.deadline_next, _fire_deadline))
-    lower = stall.earliest(d, p)
-    if lower is not None and lower < now:
-        at = stall.next_at(d, p)
-        if at is not None and at < now:
-            candidates.append((at, _fire_stall))
-    if d.status == OPEN and not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
-        at = one_stop.transfer_due(d, p)
-        if at is not None and at < now:
-            candidates.append((at, one_stop.fire_transfer))
-    if d.status == SUBMITTED:
-        at = one_stop.acceptance_due(d, p)
-        if at is not None and at < now:
-            candidates.append((at, one_stop.fire_acceptance))
-    if d.x is not None:
-        if d.status == SUPPLEMENT:
-            at = citizen.expiry_due(d, p)
-            if at is not None and at < now:
-                candidates.append((at, citizen.fire_expiry))
-        at = consultation.next_at(d)
-        if at is not None and at < now:
-            candidates.append((at, consultation.fire_next))
-    if not candidates:
-        return None
-    # Earliest first; equal instants in the order listed above (deterministic).
-    return min(candidates, key=lambda c: c[0])
-
-
-def _fire_deadline(ctx: Ctx, d: Dossier, at: int) -> None:
-    d.deadline_next = deadline.fire(ctx, d, at + 1)
-
-
-def _fire_stall(ctx: Ctx, d: Dossier, at: int) -> None:
-    stall.fire(ctx, d, at + 1)
+    comparisons of lower bounds, before any calendar arithmetic."""
+    best: tuple[int, Fire] | None = None
+    for timer in TIMERS:
+        at = timer.earliest(d, p)
+        if at is None or at >= now:
+            continue
+        if timer.exact is not timer.earliest:
+            at = timer.exact(d, p)
+        # Earliest first; equal instants in the order of TIMERS (deterministic).
+        if at is not None and at < now and (best is None or at < best[0]):
+            best = (at, timer.fire)
+    return best
 
 
 def _catch_up(ctx: Ctx, d: Dossier, now: int) -> int | None:
@@ -165,13 +146,12 @@ def _judge(ctx: Ctx, d: Dossier, now: int) -> None:
     latest = _catch_up(ctx, d, now)
     if latest is None:
         return
-    if keep is None:
-        assert before is not None
-        before.latest = latest
-        d.extra().rewind = before
-    else:
+    if keep is not None:
         keep.judged = max(keep.judged, now)
         keep.latest = max(keep.latest, latest)
+    elif before is not None:
+        before.latest = latest
+        d.extra().rewind = before
 
 
 def fire_due(d: Dossier, now: int, book: PolicyBook) -> list[Alert]:
@@ -193,35 +173,15 @@ def wake_hint(
     is early but safe and spares the calendar arithmetic (the caller keeps an earlier
     wake-up anyway).  A finished dossier wakes once more, `retention` seconds after its
     last event, to be evicted."""
-    status = d.status
-    if status in FINISHED:
+    if d.status in FINISHED:
         return d.last_at + retention
-    best = d.deadline_next
-    at: int | None
-    if status == OPEN:
-        at = stall.earliest(d, p)
-        if at is not None and (horizon is None or at < horizon):
-            at = stall.next_at(d, p)
-        if at is not None and (best is None or at < best):
-            best = at
-        if not d.fired & TRANSFER_BIT and d.unit == p.one_stop_unit:
-            at = d.received_at  # never before receipt
-            if at is None or horizon is None or at < horizon:
-                at = one_stop.transfer_due(d, p)
-            if at is not None and (best is None or at < best):
-                best = at
-    elif status == SUBMITTED and d.start is not None:
-        at = d.start + int(p.online_acceptance_working_hours * 3600)
+    best: int | None = None
+    for timer in TIMERS:
+        at = timer.earliest(d, p)
+        if at is None:
+            continue
         if horizon is None or at < horizon:
-            at = one_stop.acceptance_due(d, p)
-        if at is not None and (best is None or at < best):
-            best = at
-    if d.x is not None:
-        if status == SUPPLEMENT:
-            at = citizen.expiry_due(d, p)
-            if at is not None and (best is None or at < best):
-                best = at
-        at = consultation.next_at(d)
+            at = timer.exact(d, p)
         if at is not None and (best is None or at < best):
             best = at
     return best
@@ -230,14 +190,14 @@ def wake_hint(
 # -- events ---------------------------------------------------------------------------
 
 
-def identity(event: ev.DossierEvent) -> bytes:
+def identity(event: events.DossierEvent) -> bytes:
     """The 8-byte identity of an event: (source, id)."""
     return blake2b(
         event.source.encode() + b"\x00" + event.id.encode(), digest_size=IDENTITY_BYTES
     ).digest()
 
 
-def _is_duplicate(d: Dossier, event: ev.DossierEvent, max_events: int) -> bool:
+def _is_duplicate(d: Dossier, event: events.DossierEvent, max_events: int) -> bool:
     """True for an event seen before; records a new one.  The same identity with other
     content is not a redelivery but a reuse of the id: rejected, never applied."""
     ident = identity(event)
@@ -248,14 +208,14 @@ def _is_duplicate(d: Dossier, event: ev.DossierEvent, max_events: int) -> bool:
         if found % SEEN_BYTES == 0:
             if seen[found + IDENTITY_BYTES : found + SEEN_BYTES] == content:
                 return True
-            raise ev.InvalidEvent(
+            raise events.InvalidEvent(
                 "conflicting_duplicate",
                 f"event {event.source!r}/{event.id!r} was applied to dossier {d.id!r} before"
                 " with other content: an event id must not be reused",
             )
         found = seen.find(ident, found + 1)
     if len(seen) >= max_events * SEEN_BYTES:
-        raise ev.InvalidEvent(
+        raise events.InvalidEvent(
             "too_many_events",
             f"dossier {d.id!r} already has {max_events} events, the most one dossier may have",
         )
@@ -264,7 +224,7 @@ def _is_duplicate(d: Dossier, event: ev.DossierEvent, max_events: int) -> bool:
 
 
 def apply_event(
-    d: Dossier | None, event: ev.DossierEvent, book: PolicyBook, at: int | None = None
+    d: Dossier | None, event: events.DossierEvent, book: PolicyBook, at: int | None = None
 ) -> tuple[Dossier, list[Alert]]:
     """Apply one validated event to a dossier's state; return the state and new alerts.
 
@@ -286,8 +246,8 @@ def apply_event(
     return d, ctx.alerts
 
 
-def _apply(d: Dossier, event: ev.DossierEvent, book: PolicyBook, t: int) -> Ctx:
-    if type(event) is ev.Received and d.status in (NEW, SUBMITTED):
+def _apply(d: Dossier, event: events.DossierEvent, book: PolicyBook, t: int) -> Ctx:
+    if type(event) is events.Received and d.status in (NEW, SUBMITTED):
         d.policy = book.index_for_day(local_day(t))  # judged by the rules of its receipt day
     ctx = Ctx(book[d.policy])
     if d.wake is None or d.wake < t:
@@ -297,7 +257,7 @@ def _apply(d: Dossier, event: ev.DossierEvent, book: PolicyBook, t: int) -> Ctx:
     if t < d.last_at:
         t = d.last_at
     d.last_at = t
-    if d.status in FINISHED and type(event) is not ev.Delivered:
+    if d.status in FINISHED and type(event) is not events.Delivered:
         return ctx
     handler = _HANDLERS[type(event)]
     handler(ctx, d, event, t)
@@ -307,7 +267,7 @@ def _apply(d: Dossier, event: ev.DossierEvent, book: PolicyBook, t: int) -> Ctx:
 
 
 def _apply_late(
-    now: Dossier, event: ev.DossierEvent, book: PolicyBook, t: int, rewind: Rewind
+    now: Dossier, event: events.DossierEvent, book: PolicyBook, t: int, rewind: Rewind
 ) -> tuple[Dossier, list[Alert]]:
     """A late event: replay it on the state its dossier's last event left, bring that up
     to the stream time again, and say only what differs from what was already said."""
@@ -357,14 +317,14 @@ def _proved_wrong(d: Dossier, aid: str, unit: str | None, event: Any, t: int) ->
         aid,
         unit,
         t,
-        f"late event: {ev.type_name(event)} of {to_iso(t)} arrived after this alert"
+        f"late event: {events.type_name(event)} of {to_iso(t)} arrived after this alert"
         " fired; judged in event time the alert does not hold",
     )
 
 
 def _reopened(d: Dossier, aid: str, unit: str | None, event: Any, t: int) -> Alert:
     _, rule, level, _ = aid.rsplit("/", 3)
-    calm = level.startswith("near_due") or level == "warning" or rule in r.WARNING_RULES
+    calm = level.startswith("near_due") or level == "warning" or rule in WARNING_RULES
     return Alert(
         id=aid,
         status="firing",
@@ -378,7 +338,7 @@ def _reopened(d: Dossier, aid: str, unit: str | None, event: Any, t: int) -> Ale
         procedure=d.procedure or None,
         procedure_group=d.group or None,
         due=to_iso(d.due) if d.due is not None else None,
-        evidence=f"open again: the late event {ev.type_name(event)} of {to_iso(t)} undid what"
+        evidence=f"open again: the late event {events.type_name(event)} of {to_iso(t)} undid what"
         " had resolved this alert",
     )
 
@@ -402,7 +362,7 @@ def _on_received(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
         return  # a repeated receipt changes nothing: the time limit already runs
     if d.status == SUBMITTED:
         one_stop.accepted(ctx, d, t)
-    data: ev.ReceivedData = e.data
+    data: events.ReceivedData = e.data
     p = ctx.policy
     proc = p.procedure(data.procedure)
     # Interned: a handful of distinct values shared by millions of dossiers.
@@ -440,7 +400,7 @@ def _on_transferred(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
 
 
 def _on_consultation_requested(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
-    data: ev.ConsultationRequestedData = e.data
+    data: events.ConsultationRequestedData = e.data
     consultation.requested(
         ctx, d, data.consulted_unit, data.consultation_id, to_instant(data.reply_due), t
     )
@@ -521,19 +481,19 @@ def _on_withdrawn(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
 
 
 _HANDLERS: dict[type, Callable[[Ctx, Dossier, Any, int], None]] = {
-    ev.Submitted: _on_submitted,
-    ev.Received: _on_received,
-    ev.Assigned: _on_assigned,
-    ev.Transferred: _on_transferred,
-    ev.Returned: _on_transferred,
-    ev.ConsultationRequested: _on_consultation_requested,
-    ev.ConsultationAnswered: _on_consultation_answered,
-    ev.SupplementRequested: _on_supplement_requested,
-    ev.SupplementReceived: _on_supplement_received,
-    ev.Rescheduled: _on_rescheduled,
-    ev.Completed: _on_completed,
-    ev.Delivered: _on_delivered,
-    ev.Withdrawn: _on_withdrawn,
+    events.Submitted: _on_submitted,
+    events.Received: _on_received,
+    events.Assigned: _on_assigned,
+    events.Transferred: _on_transferred,
+    events.Returned: _on_transferred,
+    events.ConsultationRequested: _on_consultation_requested,
+    events.ConsultationAnswered: _on_consultation_answered,
+    events.SupplementRequested: _on_supplement_requested,
+    events.SupplementReceived: _on_supplement_received,
+    events.Rescheduled: _on_rescheduled,
+    events.Completed: _on_completed,
+    events.Delivered: _on_delivered,
+    events.Withdrawn: _on_withdrawn,
 }
 
-__all__ = ["SEEN_BYTES", "apply_event", "compute_due", "fire_due", "r", "rule_of", "wake_hint"]
+__all__ = ["SEEN_BYTES", "apply_event", "compute_due", "fire_due", "rule_of", "wake_hint"]

@@ -13,7 +13,7 @@ import hmac
 
 import msgspec
 
-from streams.core import events as ev
+from streams.contract import events as ev
 
 PREFIX = "o-"
 

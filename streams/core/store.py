@@ -17,6 +17,7 @@ import struct
 from collections.abc import Iterator, Mapping
 from hashlib import blake2b
 
+from streams.contract.errors import DossierWatchError
 from streams.core.dossier import Dossier, decode_state, encode_state
 
 LAYOUT = 1
@@ -27,7 +28,7 @@ _NO_WAKE = -(2**63)  # a dossier with no wake-up (nothing pending)
 _TAGS: dict[str, int] = {}
 
 
-class StoredStateError(ValueError):
+class StoredStateError(DossierWatchError, ValueError):
     """A stored value this version cannot read."""
 
 

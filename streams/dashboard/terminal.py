@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from itertools import islice
 from typing import TextIO
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 from streams.core.calendar import day_to_date, local_day, to_iso
 from streams.dashboard.summary import UnitRow, totals
 

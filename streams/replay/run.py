@@ -19,36 +19,19 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from typing import IO, Any
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 from streams.core.boundary import Reject, admitted, take_event
 from streams.core.calendar import to_instant, to_iso
 from streams.core.clock import SourceClocks
 from streams.core.dossier import FINISHED, OPEN
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
-from streams.replay.csvlog import read_csv_log
-from streams.replay.jsonl import read_lines
-from streams.replay.logs import LogFormatError, LogTrace
-from streams.replay.mapping import Mapping, trace_events
-from streams.replay.xes import read_xes
-
-FORMATS = ("jsonl", "xes", "csv")
-
-
-def guess_format(path: str) -> str:
-    name = path.lower().removesuffix(".gz")
-    for ext, fmt in (
-        (".jsonl", "jsonl"),
-        (".ndjson", "jsonl"),
-        (".json", "jsonl"),
-        (".xes", "xes"),
-        (".csv", "csv"),
-    ):
-        if name.endswith(ext):
-            return fmt
-    raise LogFormatError(
-        "cannot tell the format from the name; give --format jsonl|xes|csv", path=path
-    )
+from streams.eventlogs.csvlog import read_csv_log
+from streams.eventlogs.formats import FORMATS, guess_format
+from streams.eventlogs.jsonl import read_lines
+from streams.eventlogs.logs import LogFormatError, LogTrace
+from streams.eventlogs.mapping import Mapping, trace_events
+from streams.eventlogs.xes import read_xes
 
 
 @dataclass
@@ -233,7 +216,7 @@ def run_replay(
     *,
     fmt: str | None = None,
     mapping: Mapping | None = None,
-    book: PolicyBook | None = None,
+    book: PolicyBook,
     emit: Callable[[Alert], None] = lambda a: None,
     skip_invalid: bool = False,
     progress: IO[str] | None = None,

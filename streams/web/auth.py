@@ -35,6 +35,8 @@ from typing import Any
 
 import msgspec
 
+from streams.contract.errors import AccessError
+
 CENTRE = "centre"
 METRICS = "metrics"
 UNIT_PREFIX = "unit:"
@@ -43,7 +45,7 @@ OPEN_PATHS = frozenset({"/health"})
 """What answers without credentials: the liveness probe, which says nothing of dossiers."""
 
 
-class AuthConfigError(ValueError):
+class AuthConfigError(AccessError):
     """A token file or setting that cannot be used; the message names the file and key."""
 
 

@@ -17,6 +17,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from streams.contract.errors import DossierWatchError
 from streams.core.calendar import date_to_day, day_start, day_to_date, local_day, to_iso
 from streams.core.dossier import (
     CLOSED,
@@ -47,7 +48,7 @@ Units = frozenset[str] | None
 """The units a reader may see; None: every unit (the centre)."""
 
 
-class BadRequest(ValueError):
+class BadRequest(DossierWatchError, ValueError):
     """A query parameter the API cannot use; the message says which and why."""
 
 

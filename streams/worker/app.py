@@ -44,7 +44,7 @@ from faust.streams import _current_event
 from faust.web import Request, Response, View
 from prometheus_client import CollectorRegistry, generate_latest
 
-from streams.core.alerts import encode_alert
+from streams.contract.alerts import encode_alert
 from streams.core.boundary import Reject
 from streams.core.clock import graces
 from streams.core.policy import PolicyBook

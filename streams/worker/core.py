@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 from streams.core.boundary import Reject, admitted, take_event
 from streams.core.clock import SourceClocks
 from streams.core.dossier import Dossier

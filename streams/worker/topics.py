@@ -15,6 +15,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from streams.contract.errors import KafkaIOError
 from streams.worker.settings import WorkerSettings
 
 BIG_MESSAGES = {"max.message.bytes": str(8 * 1024 * 1024)}
@@ -38,7 +39,7 @@ UNKNOWN_TOPIC = 3
 _POLL = 0.2  # seconds between two looks at the metadata while topics settle
 
 
-class TopicSetupError(RuntimeError):
+class TopicSetupError(KafkaIOError):
     """The worker's topics could not be made ready; the message is one line for the user."""
 
 

@@ -16,7 +16,7 @@ from kafka import KafkaConsumer
 from kafka.structs import TopicPartition
 
 from alerts.amconfig import write
-from streams.core.alerts import Alert, Severity, Status, encode_alert
+from streams.contract.alerts import Alert, Severity, Status, encode_alert
 
 FAST = {"group_wait: 30s": "group_wait: 1s", "group_interval: 5m": "group_interval: 1s"}
 """Test timings: a notification a second after its alert, not half a minute."""
@@ -111,7 +111,7 @@ def active(am_alerts: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
 
 
 class BridgeProcess(LoggedProcess):
-    """`python -m alerts.commands bridge` (= `dossierwatch bridge`), JSON log to a file."""
+    """`python -m streams.cli.alerts bridge` (= `dossierwatch bridge`), JSON log to a file."""
 
     tail_lines = 40
 
@@ -129,7 +129,7 @@ class BridgeProcess(LoggedProcess):
         cmd = [
             sys.executable,
             "-m",
-            "alerts.commands",
+            "streams.cli.alerts",
             "bridge",
             "--bootstrap",
             bootstrap,

@@ -54,7 +54,7 @@ def run_adapter_command(tmp_path: Path, *args: str) -> subprocess.CompletedProce
     recipients = tmp_path / "r.toml"
     recipients.write_text('[director]\n"*" = []\n')
     env = {"PATH": "/usr/bin:/bin"}
-    cmd = [sys.executable, "-m", "alerts.commands", "zalo-adapter", "--port", "0"]
+    cmd = [sys.executable, "-m", "streams.cli.alerts", "zalo-adapter", "--port", "0"]
     cmd += ["--recipients", str(recipients), "--token-file", str(tmp_path / "t.json"), *args]
     return subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=60, check=False)
 

@@ -55,7 +55,7 @@ class Answer:
 
 
 class AdapterProcess:
-    """`python -m alerts.commands zalo-adapter` (= `dossierwatch zalo-adapter`), given the
+    """`python -m streams.cli.alerts zalo-adapter` (= `dossierwatch zalo-adapter`), given the
     webhook secret in a file (`secret`), or run with --insecure-no-auth (`secret` None)."""
 
     def __init__(
@@ -90,7 +90,7 @@ class AdapterProcess:
         cmd = [
             sys.executable,
             "-m",
-            "alerts.commands",
+            "streams.cli.alerts",
             "zalo-adapter",
             "--port",
             str(self.port),

@@ -19,7 +19,7 @@ from helpers.story import Story
 from live import keyed, pulses
 from workers import WorkerProcess, collect, produce
 
-from streams.core.events import DossierEvent, encode_event, event_from_dict
+from streams.contract.events import DossierEvent, encode_event, event_from_dict
 
 pytestmark = pytest.mark.kafka
 

@@ -22,7 +22,7 @@ from helpers.story import Story
 from live import pulses
 from workers import WorkerProcess, produce
 
-from streams.core.events import DossierEvent, encode_event
+from streams.contract.events import DossierEvent, encode_event
 
 pytestmark = pytest.mark.kafka
 

@@ -169,7 +169,7 @@ def parse_command(argv: list[str]) -> argparse.Namespace:
 
 def worker_settings(name: str, monkeypatch: pytest.MonkeyPatch) -> WorkerSettings:
     """The settings a worker container starts with: its command and its environment."""
-    from streams.worker.command import settings_from
+    from streams.cli.worker import settings_from
 
     for var in [v for v in os.environ if v == "KAFKA_BOOTSTRAP" or v.startswith("DOSSIERWATCH_")]:
         monkeypatch.delenv(var)
@@ -582,7 +582,13 @@ def test_dockerignore_keeps_local_state_out_of_the_build_context() -> None:
 
     for path in (".venv", ".venv/bin/python", ".cache", ".cache/kafka/data", ".git/HEAD"):
         assert ignored(path), f"{path} would be sent to the Docker daemon"
-    for path in ("pyproject.toml", "streams/cli.py", "producers/commands.py", "alerts/__init__.py"):
+    for path in (
+        "pyproject.toml",
+        "requirements.lock",
+        "streams/cli/__init__.py",
+        "producers/simulator.py",
+        "alerts/__init__.py",
+    ):
         assert not ignored(path), f"{path} is needed by the build but ignored"
 
 

@@ -29,11 +29,11 @@ from typing import Any, Protocol, TypeVar
 import msgspec
 from hypothesis import strategies as st
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import MAX_EVENT_BYTES, TYPE_NAMES, DossierEvent
 from streams.core.boundary import Reject, take
 from streams.core.calendar import to_instant
 from streams.core.engine import Engine
-from streams.core.events import MAX_EVENT_BYTES, TYPE_NAMES, DossierEvent
 from streams.core.policy import PolicyBook
 from streams.worker.core import TableStates, WorkerCore
 

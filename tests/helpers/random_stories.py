@@ -7,7 +7,7 @@ from typing import Any
 
 from hypothesis import strategies as st
 
-from streams.core.events import DossierEvent, event_from_dict
+from streams.contract.events import DossierEvent, event_from_dict
 
 START = datetime(2025, 9, 1, 1, 0, tzinfo=UTC)
 UNITS = ["ONE_STOP", "A", "B", "C", "D"]

@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from streams.contract.events import DossierEvent, event_from_dict
 from streams.core.calendar import to_instant
-from streams.core.events import DossierEvent, event_from_dict
 
 
 def at(local: str) -> int:

@@ -14,9 +14,10 @@ from typing import Any
 
 from kafka.partitioner.default import murmur2
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent, encode_event, event_from_dict
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent, encode_event, event_from_dict
+from streams.policy import builtin_book
 
 
 def partition_of(key: str, partitions: int) -> int:
@@ -50,7 +51,7 @@ def pulses(when: datetime, partitions: int, source: str = "test") -> list[Dossie
 
 def judged(events: list[DossierEvent], until: int) -> list[Alert]:
     """The core's alerts for these events once stream time has reached `until`."""
-    engine = Engine()
+    engine = Engine(builtin_book())
     alerts = engine.drain(events)
     return alerts + engine.advance(until)
 

@@ -28,7 +28,7 @@ from live import firing, judged, pulses
 from services import WebhookReceiver
 from workers import BIN, WorkerProcess, free_port
 
-from streams.core.events import DossierEvent, encode_event
+from streams.contract.events import DossierEvent, encode_event
 
 pytestmark = pytest.mark.kafka
 
@@ -189,7 +189,7 @@ def _bridge(broker: SecureBroker, topic: str, alertmanager: str, log: Path) -> A
             [
                 sys.executable,
                 "-m",
-                "alerts.commands",
+                "streams.cli.alerts",
                 "bridge",
                 "--bootstrap",
                 broker.sasl_ssl,

@@ -25,9 +25,9 @@ from producers.kafka_producer import (
 )
 from producers.simulator import simulate
 from streams import cli
-from streams.core.events import InvalidEvent, decode_event, event_from_dict
-from streams.replay.mapping import Mapping, trace_events
-from streams.replay.xes import read_xes
+from streams.contract.events import InvalidEvent, decode_event, event_from_dict
+from streams.eventlogs.mapping import Mapping, trace_events
+from streams.eventlogs.xes import read_xes
 
 pytestmark = pytest.mark.kafka
 

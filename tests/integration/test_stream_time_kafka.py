@@ -17,12 +17,13 @@ from conftest import Topics
 from real_logs.conftest import data_path
 from workers import WorkerProcess, collect, produce
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent, encode_event, event_from_dict
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent, encode_event, event_from_dict
-from streams.replay.mapping import Mapping, trace_events
+from streams.eventlogs.mapping import Mapping, trace_events
+from streams.eventlogs.xes import read_xes
+from streams.policy import builtin_book
 from streams.replay.run import Replay
-from streams.replay.xes import read_xes
 
 pytestmark = pytest.mark.kafka
 
@@ -45,7 +46,7 @@ def replayed(events: list[DossierEvent]) -> Said:
     def keep(a: Alert) -> None:
         said[a.dossier].add((a.id, a.status))
 
-    replay = Replay(Engine(), keep)
+    replay = Replay(Engine(builtin_book()), keep)
     replay.stream((i, encode_event(e)) for i, e in enumerate(events))
     return dict(said)
 

@@ -17,7 +17,7 @@ from live import alert_ids, firing, judged, keyed, pulses
 from workers import WorkerProcess, collect, produce
 
 from producers.simulator import simulate
-from streams.core.events import DossierEvent, encode_event, event_from_dict
+from streams.contract.events import DossierEvent, encode_event, event_from_dict
 
 pytestmark = pytest.mark.kafka
 

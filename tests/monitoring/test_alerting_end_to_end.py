@@ -30,9 +30,10 @@ from integration.workers import WorkerProcess, produce
 from prometheus_client.parser import text_string_to_metric_families
 
 from producers.simulator import simulate
+from streams.contract.events import event_from_dict
 from streams.core.dossier import OPEN
 from streams.core.engine import Engine
-from streams.core.events import event_from_dict
+from streams.policy import builtin_book
 
 pytestmark = pytest.mark.kafka
 
@@ -112,7 +113,7 @@ def history() -> list[dict[str, Any]]:
 
 def overdue_by_unit(events: list[dict[str, Any]], now: int) -> Counter[str]:
     """What the core itself says: open dossiers past their due date, per unit."""
-    engine = Engine()
+    engine = Engine(builtin_book())
     engine.drain(event_from_dict(e) for e in events)
     engine.advance(now)
     return Counter(

@@ -6,16 +6,17 @@ from __future__ import annotations
 from helpers.story import Story, at
 from prometheus_client import CollectorRegistry
 
+from streams.contract.events import encode_event
 from streams.core.engine import Engine
-from streams.core.events import encode_event
 from streams.metrics import OpenDossierCollector, PipelineMetrics
+from streams.policy import builtin_book
 from streams.worker.core import TableStates, WorkerCore
 
 NOW = at("2025-10-20T12:00")  # a Monday; "the last 30 days" start on 2025-09-20 at noon
 
 
 def handled(stories: list[Story], now: int = NOW) -> dict[tuple[str, str, str], float]:
-    engine = Engine()
+    engine = Engine(builtin_book())
     engine.drain(e for s in stories for e in s.events)
     collector = OpenDossierCollector(lambda: engine.dossiers.values(), engine.book, lambda: now)
     (family,) = [f for f in collector.collect() if f.name == "dossierwatch_handled_dossiers"]
@@ -94,7 +95,7 @@ def test_open_dossiers_within_time_count_on_time_and_waiting_stops_the_clock() -
 def test_alerts_are_counted_per_unit_and_rule() -> None:
     """Each firing alert adds one to dossierwatch_unit_alerts_total of its unit and rule."""
     registry = CollectorRegistry()
-    engine = Engine()
+    engine = Engine(builtin_book())
     core = WorkerCore(engine.book, TableStates({}), PipelineMetrics(registry, engine.book))
     bounce = (
         Story("PP-1")

@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from streams.replay.xes import read_xes
+from streams.eventlogs.xes import read_xes
 
 LOGS = [
     "receipt.xes.gz",

@@ -29,9 +29,11 @@ from streams.core.calendar import (
     to_instant,
     to_iso,
 )
-from streams.core.policy import PolicyBook
+from streams.policy import builtin_book, vn_holidays
 
-CAL = WorkingCalendar()
+VN = vn_holidays()
+"""The announced days off, as the policies load them."""
+CAL = WorkingCalendar(CalendarSpec(holidays=VN))
 H = 3600
 LOCAL = timezone(timedelta(hours=7))
 quick = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -96,7 +98,7 @@ def test_working_hours_skip_lunch_and_the_weekend() -> None:
 
 def test_a_unit_with_saturday_reception_counts_saturday_hours() -> None:
     """The One-Stop Unit's Saturday-morning hours count; the centre's calendar skips them."""
-    book = PolicyBook.builtin()
+    book = builtin_book()
     one_stop = book[1].unit_calendar("ONE_STOP")
     start = at("2025-09-13T08:00")  # Saturday
     assert to_iso(one_stop.add_working_hours(start, 2 * 3600)) == "2025-09-13T10:00:00+07:00"
@@ -134,7 +136,7 @@ def test_lunar_dates_follow_vietnamese_time(year: int, tet: date, hung_kings: da
 
 def test_unannounced_years_follow_the_labour_code_rule() -> None:
     """2023: New Year on Sunday gives Monday 2/1 off; Tết's weekend days move to Thursday/Friday."""
-    off = holidays.days_off(2023)
+    off = VN.days_off(2023)
     assert not off.announced
     assert date(2023, 1, 2) in off.days_off
     assert {date(2023, 1, 23), date(2023, 1, 26), date(2023, 1, 27)} <= off.days_off
@@ -143,7 +145,7 @@ def test_unannounced_years_follow_the_labour_code_rule() -> None:
 
 def test_a_calendar_without_national_holidays_counts_plain_weekdays() -> None:
     """With national holidays off, 2/9 is an ordinary Tuesday."""
-    plain = WorkingCalendar(CalendarSpec(national_holidays=False))
+    plain = WorkingCalendar(CalendarSpec(national_holidays=False, holidays=VN))
     assert plain.is_working_day(date(2025, 9, 2))
 
 
@@ -192,7 +194,7 @@ def instant_on(d: date, seconds: int = 10 * H) -> int:
 )
 def test_days_outside_the_supported_years_are_refused(when: date) -> None:
     """Every operation on a day of year 1, 9999, 1899 or 2201 raises CalendarRangeError."""
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     t, day = instant_on(when), date_to_day(when)
     calls: list[Callable[[], object]] = [
         lambda: cal.add_working_days(t, 3),
@@ -244,7 +246,7 @@ def test_the_ends_of_the_supported_range_are_instants() -> None:
 
 def test_absurd_day_numbers_raise_a_range_error_not_an_overflow() -> None:
     """Day numbers no date can hold give CalendarRangeError, never OverflowError."""
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     with pytest.raises(CalendarRangeError):
         day_to_date(10**12)
     with pytest.raises(CalendarRangeError):
@@ -268,7 +270,7 @@ def test_absurd_day_numbers_raise_a_range_error_not_an_overflow() -> None:
 def test_limits_reaching_past_2200_are_refused_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     """99,999 working days raise CalendarRangeError without evaluating a single day."""
     calls = count_is_working(monkeypatch)
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     with pytest.raises(CalendarRangeError, match="99999 working days after 2025-03-03"):
         cal.add_working_days(at("2025-03-03T10:00"), 99_999)
     assert calls == []
@@ -278,7 +280,7 @@ def test_limits_reaching_past_2200_are_refused_at_once(monkeypatch: pytest.Monke
 
 def test_the_last_days_of_2200_are_reachable_and_no_further() -> None:
     """31/12/2200 (a Wednesday) is the last working day a limit can end on; one more is refused."""
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     start = at("2200-12-29T10:00")  # Monday
     assert to_iso(cal.add_working_days(start, 2)) == "2201-01-01T00:00:00+07:00"
     with pytest.raises(CalendarRangeError, match="3 working days after 2200-12-29"):
@@ -296,7 +298,7 @@ def test_the_last_days_of_2200_are_reachable_and_no_further() -> None:
 
 def test_nothing_works_before_the_first_day_of_1900() -> None:
     """1/1/1900 is New Year's Day, so no working day before 2/1/1900 lies within the range."""
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     assert not cal.is_working_day(FIRST_DAY)
     assert cal.previous_working_day(FIRST_DAY + 2) == FIRST_DAY + 1
     with pytest.raises(CalendarRangeError, match="no working day before 1900-01-02"):
@@ -308,7 +310,7 @@ def test_two_years_off_make_the_calendar_look_further_than_its_estimates() -> No
     closed = frozenset(
         day_to_date(d) for d in range(date_to_day(date(2026, 1, 1)), date_to_day(date(2028, 1, 1)))
     )
-    spec = CalendarSpec(weekly_hours=WEEKLY_VARIANTS[1], extra_days_off=closed)
+    spec = CalendarSpec(weekly_hours=WEEKLY_VARIANTS[1], extra_days_off=closed, holidays=VN)
     start = at("2025-12-30T10:00")
     assert_agree(
         WorkingCalendar(spec),
@@ -332,7 +334,7 @@ def test_two_years_off_make_the_calendar_look_further_than_its_estimates() -> No
 def test_a_calendar_without_office_hours_refuses_hour_limits() -> None:
     """With no office hours at all, hour limits are refused as out of range (a ValueError,
     as the old ten-year search raised), after a 25-year search."""
-    spec = CalendarSpec(weekly_hours={0: ()})
+    spec = CalendarSpec(weekly_hours={0: ()}, holidays=VN)
     assert_agree(
         WorkingCalendar(spec),
         ReferenceCalendar(spec),
@@ -348,7 +350,7 @@ def test_a_calendar_without_office_hours_refuses_hour_limits() -> None:
 
 def test_a_refused_event_leaves_the_calendar_answering_as_a_fresh_one() -> None:
     """After every kind of range error the same calendar gives a fresh calendar's answers."""
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     assert to_iso(cal.add_working_days(at("2025-01-24T10:00"), 3)) == "2025-02-06T00:00:00+07:00"
     year_1, year_9999 = instant_on(date(1, 1, 1)), instant_on(date(9999, 12, 31))
     refused: list[Callable[[], object]] = [
@@ -364,14 +366,14 @@ def test_a_refused_event_leaves_the_calendar_answering_as_a_fresh_one() -> None:
     for call in refused:
         with pytest.raises(CalendarRangeError):
             call()
-    assert_same_answers(cal, WorkingCalendar())
+    assert_same_answers(cal, WorkingCalendar(CalendarSpec(holidays=VN)))
 
 
 def test_a_failure_half_way_through_extending_keeps_the_previous_coverage(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """An exception while new years are computed leaves the calendar as it was before."""
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     start = at("2025-03-03T10:00")
     before = cal.add_working_days(start, 10)
     coverage = cal._cov
@@ -391,7 +393,7 @@ def test_a_failure_half_way_through_extending_keeps_the_previous_coverage(
     assert cal._cov is coverage
     monkeypatch.undo()
     assert cal.add_working_days(start, 10) == before
-    assert_same_answers(cal, WorkingCalendar())
+    assert_same_answers(cal, WorkingCalendar(CalendarSpec(holidays=VN)))
 
 
 def assert_same_answers(cal: WorkingCalendar, fresh: WorkingCalendar) -> None:
@@ -426,7 +428,7 @@ def test_3650_working_days_evaluate_the_years_reached_once(
 ) -> None:
     """Ten years of working days evaluate each day once, about the days reached; warm calls none."""
     seen = count_is_working(monkeypatch)
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     start = at("2025-03-03T10:00")
     due_at = cal.add_working_days(start, 3650)
     assert to_iso(due_at) == "2039-10-12T00:00:00+07:00"
@@ -447,7 +449,7 @@ def test_a_replay_walking_through_a_century_evaluates_each_day_once(
 ) -> None:
     """Limits asked week by week from 2000 to 2100 cost O(days), not O(years²)."""
     seen = count_is_working(monkeypatch)
-    cal = WorkingCalendar()
+    cal = WorkingCalendar(CalendarSpec(holidays=VN))
     first, last = at("2000-01-03T10:00"), at("2100-01-04T10:00")
     for t in range(first, last, 7 * DAY):
         cal.add_working_days(t, 20)
@@ -465,7 +467,7 @@ class ReferenceCalendar:
     at a time, working hours walked day by day.  Kept verbatim as the answer key."""
 
     def __init__(self, spec: CalendarSpec | None = None) -> None:
-        self.spec = spec or CalendarSpec()
+        self.spec = spec or CalendarSpec(holidays=VN)
         self._years: set[int] = set()
         self._working: list[int] = []  # local day numbers of the working days, in order
         self._cum: list[int] = [0]  # working days in [base, base + i)
@@ -501,7 +503,7 @@ class ReferenceCalendar:
             return False
         if not spec.national_holidays:
             return d.weekday() < 5
-        national = holidays.days_off(d.year)
+        national = self.spec.holidays.days_off(d.year)
         return (d.weekday() < 5 and d not in national.days_off) or d in national.makeup_saturdays
 
     def is_working_day(self, d: date | int) -> bool:
@@ -609,7 +611,7 @@ class ReferenceCalendar:
     def _is_holiday(self, d: date) -> bool:
         if d in self.spec.extra_days_off:
             return True
-        return self.spec.national_holidays and d in holidays.days_off(d.year).days_off
+        return self.spec.national_holidays and d in self.spec.holidays.days_off(d.year).days_off
 
     def add_working_hours(self, a: int, seconds: int) -> int:
         """The instant at which `seconds` of office hours have passed since `a`."""
@@ -708,6 +710,7 @@ def cases(draw: st.DrawFn) -> tuple[CalendarSpec, int]:
         extra_days_off=frozenset(draw(st.lists(dates, max_size=30))),
         extra_working_days=frozenset(draw(st.lists(dates, max_size=10))),
         national_holidays=draw(st.booleans()),
+        holidays=VN,
     )
     return spec, start
 
@@ -786,7 +789,9 @@ def test_working_hours_agree_with_the_day_by_day_calendar(
         assert fast.working_hours_between(start, end) == seconds
 
 
-SHARED_REFERENCES = [ReferenceCalendar(CalendarSpec(weekly_hours=w)) for w in WEEKLY_VARIANTS]
+SHARED_REFERENCES = [
+    ReferenceCalendar(CalendarSpec(weekly_hours=w, holidays=VN)) for w in WEEKLY_VARIANTS
+]
 """Grown across examples: the answer key is right in any order, and slow to grow."""
 
 
@@ -801,7 +806,7 @@ def test_one_calendar_asked_across_the_years_agrees_in_any_order(
     variant: int, queries: list[tuple[int, int, int]]
 ) -> None:
     """Coverage grown backwards and forwards in any order gives the answer key's answers."""
-    fast = WorkingCalendar(CalendarSpec(weekly_hours=WEEKLY_VARIANTS[variant]))
+    fast = WorkingCalendar(CalendarSpec(weekly_hours=WEEKLY_VARIANTS[variant], holidays=VN))
     ref = SHARED_REFERENCES[variant]
     for start, n, seconds in queries:
         day = local_day(start)

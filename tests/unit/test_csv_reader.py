@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.replay.csvlog import read_csv_log
-from streams.replay.logs import LogFormatError, LogTrace
+from streams.eventlogs.csvlog import read_csv_log
+from streams.eventlogs.logs import LogFormatError, LogTrace
 
 CET = timezone(timedelta(hours=1))
 

@@ -7,13 +7,14 @@ import os
 
 from helpers.story import Story, at
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 from streams.core.detectors.deadline import levels
 from streams.core.dossier import FINISHED
 from streams.core.engine import Engine
 from streams.dashboard.summary import TOTAL, UnitRow, totals, unit_board
 from streams.dashboard.terminal import ORANGE, RED, Screen, render, summary_line
 from streams.metrics import OpenDossierCollector
+from streams.policy import builtin_book
 
 NOW = at("2025-09-15T09:00")  # Monday
 
@@ -33,7 +34,7 @@ def _engine() -> Engine:
         Story("OTHER").received("2025-09-12T09:00", unit="DEPT_C"),
         Story("DONE").received("2025-09-12T09:00", unit="DEPT_C").complete("2025-09-12T11:00"),
     ]
-    engine = Engine()
+    engine = Engine(builtin_book())
     for s in stories:
         engine.drain(s.events)
     return engine
@@ -73,7 +74,7 @@ def test_board_moves_with_the_clock() -> None:
 
 def test_board_orders_by_overdue_then_near_due_then_name() -> None:
     """Units sort by overdue descending, then near-due descending, then name."""
-    engine = Engine()
+    engine = Engine(builtin_book())
     for n, (unit, received) in enumerate(
         [
             ("Z_WITHIN", "2025-09-12T09:00"),

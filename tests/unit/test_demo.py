@@ -19,12 +19,13 @@ import pytest
 from prometheus_client import CollectorRegistry
 
 from producers.simulator import simulate
-from streams import demo
+from streams.cli import demo
+from streams.contract.events import event_from_dict
 from streams.core.calendar import to_instant
 from streams.core.engine import Engine
-from streams.core.events import event_from_dict
 from streams.demo import DemoRun
 from streams.metrics import PipelineMetrics
+from streams.policy import builtin_book
 from streams.web.auth import write_token
 
 ICT = timezone(timedelta(hours=7))
@@ -58,7 +59,7 @@ def _received(dossier: str, when: str, time_limit: str) -> dict[str, Any]:
 
 def _replay(events: list[dict[str, Any]]) -> tuple[Counter[tuple[str, str]], int]:
     """The alerts `dossierwatch replay` would give: the clock follows the event times."""
-    engine, fired, resolved = Engine(), Counter[tuple[str, str]](), 0
+    engine, fired, resolved = Engine(builtin_book()), Counter[tuple[str, str]](), 0
     for raw in events:
         event = event_from_dict(raw)
         t = to_instant(event.time)
@@ -85,7 +86,7 @@ def test_a_silent_dossier_breaches_while_pacing_waits_for_the_next_event() -> No
         seen.append((run.engine.stats.events, run.now, {a.level for a in run.recent}))
 
     run = DemoRun(
-        Engine(),
+        Engine(builtin_book()),
         compression=3600,
         refresh=0.25,
         on_refresh=snapshot,
@@ -106,8 +107,10 @@ def test_the_demo_fires_exactly_the_alerts_a_replay_fires() -> None:
     events = list(simulate(seed=3, start=MONDAY, dossiers=150, per_working_day=100))
     clock = FakeClock()
     registry = CollectorRegistry()
-    metrics = PipelineMetrics(registry, Engine().book)
-    run = DemoRun(Engine(), compression=43200, metrics=metrics, clock=clock, sleep=clock.sleep)
+    metrics = PipelineMetrics(registry, Engine(builtin_book()).book)
+    run = DemoRun(
+        Engine(builtin_book()), compression=43200, metrics=metrics, clock=clock, sleep=clock.sleep
+    )
     assert run.run(events) == "finished"
     fired, resolved = _replay(events)
     assert sum(fired.values()) > 20
@@ -127,7 +130,9 @@ def test_the_demo_fires_exactly_the_alerts_a_replay_fires() -> None:
 def test_duration_stops_an_endless_stream() -> None:
     """--duration ends the run after that much wall time, even in a quiet spell."""
     clock = FakeClock()
-    run = DemoRun(Engine(), compression=43200, duration=3, clock=clock, sleep=clock.sleep)
+    run = DemoRun(
+        Engine(builtin_book()), compression=43200, duration=3, clock=clock, sleep=clock.sleep
+    )
     start = clock.now
     assert run.run(simulate(seed=1, start=MONDAY, per_working_day=20)) == "duration"
     assert 3 <= clock.now - start <= 3.1

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from helpers.story import Story, at
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
 from streams.core.dossier import CLOSED, OPEN
 from streams.core.engine import Engine
+from streams.policy import builtin_book
 
 
 def run(story: Story, until: str | None = None) -> tuple[Engine, list[Alert]]:
-    engine = Engine()
+    engine = Engine(builtin_book())
     alerts = engine.drain(story.events)
     if until:
         alerts += engine.advance(at(until))
@@ -311,7 +312,7 @@ def test_duplicate_event_ids_are_ignored() -> None:
         .transfer("2025-09-08T10:00", "A")
         .transfer("2025-09-09T10:00", "B")
     )
-    engine = Engine()
+    engine = Engine(builtin_book())
     engine.drain(story.events)
     again = engine.drain(story.events[1:])
     assert again == [] and engine.stats.duplicates == 2

@@ -4,10 +4,11 @@ from __future__ import annotations
 
 from helpers.story import Story, at
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent
 from streams.core.timers import TimerIndex
+from streams.policy import builtin_book
 
 
 def stories(n: int) -> list[DossierEvent]:
@@ -34,8 +35,8 @@ def replay(engine: Engine, events: list[DossierEvent]) -> list[Alert]:
 def test_compacting_the_index_loses_no_wake_up() -> None:
     """With compaction at every turn, every dossier still gets each of its alerts, once."""
     events = stories(120)
-    eager = Engine(index=lambda: TimerIndex(compact_floor=1, compact_factor=1.01))
-    lazy = Engine(index=lambda: TimerIndex(compact_floor=10**9))
+    eager = Engine(builtin_book(), index=lambda: TimerIndex(compact_floor=1, compact_factor=1.01))
+    lazy = Engine(builtin_book(), index=lambda: TimerIndex(compact_floor=10**9))
     got, expected = replay(eager, events), replay(lazy, events)
     assert sorted(a.id for a in got) == sorted(a.id for a in expected)
     assert len({a.id for a in expected if a.rule == "deadline" and a.level == "overdue"}) == 120
@@ -45,7 +46,7 @@ def test_compacting_the_index_loses_no_wake_up() -> None:
 
 def test_a_dossier_read_from_the_engine_is_a_copy() -> None:
     """Changing a dossier read from `engine.dossiers` changes nothing the engine holds."""
-    engine = Engine()
+    engine = Engine(builtin_book())
     engine.drain(Story().received("2025-09-08T09:00", unit="A").events)
     copy = engine.dossiers.get("HS-1")
     assert copy is not None

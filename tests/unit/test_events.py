@@ -5,7 +5,7 @@ from typing import Any
 
 import pytest
 
-from streams.core.events import (
+from streams.contract.events import (
     MAX_EVENT_BYTES,
     InvalidEvent,
     Received,

@@ -41,13 +41,13 @@ from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 from prometheus_client import CollectorRegistry
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import InvalidEvent
 from streams.core.boundary import BAD_TICK, REASONS, UNEXPECTED, Reject
-from streams.core.events import InvalidEvent
-from streams.core.policy import PolicyBook
 from streams.metrics import PipelineMetrics
+from streams.policy import builtin_book
 
-BOOK = PolicyBook.builtin()
+BOOK = builtin_book()
 METRICS = PipelineMetrics(CollectorRegistry(), BOOK)
 """One set of counters for every example: the worker counts what it reads, as live."""
 EXAMPLES = int(os.environ.get("FUZZ_EXAMPLES", "10000"))

@@ -13,14 +13,15 @@ from helpers.story import Story, at
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent
+from streams.policy import builtin_book
 
 
 def run(events: Iterable[DossierEvent], judged_first: str) -> tuple[Engine, list[Alert]]:
     """Apply the first event, judge the stream at `judged_first`, then the rest (late)."""
-    engine = Engine()
+    engine = Engine(builtin_book())
     events = list(events)
     alerts = engine.apply(events[0])
     alerts += engine.advance(at(judged_first))
@@ -82,7 +83,7 @@ def test_a_late_transfer_reveals_the_ping_pong_it_completes() -> None:
     s = Story("HS-1").received("2025-09-08T09:00", unit="A", time_limit="30wd")
     s.transfer("2025-09-08T10:00", to="B", frm="A")
     s.back("2025-09-10T10:00", to="A", frm="B")
-    engine = Engine()
+    engine = Engine(builtin_book())
     alerts = engine.apply(s.events[0]) + engine.apply(s.events[1])
     alerts += engine.advance(at("2025-09-16T12:00"))  # the stall fired meanwhile
     alerts += engine.apply(s.events[2])
@@ -102,7 +103,7 @@ def test_a_supplement_that_came_in_time_reopens_a_dossier_closed_too_early() -> 
     s = Story("HS-1").received("2025-09-08T09:00", unit="A", time_limit="5wd")
     s.supplement("2025-09-08T10:00")
     s.supplied("2025-09-18T10:00")
-    engine = Engine()
+    engine = Engine(builtin_book())
     alerts = engine.apply(s.events[0]) + engine.apply(s.events[1])
     alerts += engine.advance(at("2025-09-24T00:00"))
     assert any(a.rule == "supplement_expired" for a in alerts)
@@ -142,10 +143,10 @@ def test_judging_ahead_of_late_events_ends_where_a_replay_ends(
     resolved as proved wrong by a late event."""
     events = merged(specs)
     end = int((START + timedelta(days=400)).timestamp())
-    replay = Engine(retention_days=3650)
+    replay = Engine(builtin_book(), retention_days=3650)
     expected = [a for e in events for a in replay.apply(e)] + replay.advance(end)
 
-    live = Engine(retention_days=3650)
+    live = Engine(builtin_book(), retention_days=3650)
     got: list[Alert] = []
     for when, e in events_late(events, delays):
         got += live.advance(when)

@@ -5,15 +5,17 @@ from pathlib import Path
 
 import pytest
 
+from streams.contract.errors import PolicyError
 from streams.core.calendar import date_to_day
-from streams.core.policy import PolicyBook, PolicyError, TimeLimit, load_policy, load_policy_text
+from streams.core.policy import TimeLimit
+from streams.policy import builtin_book, load_policy, load_policy_text
 
 HEAD = '[policy]\nname = "test"\neffective_from = 2025-07-01\n'
 
 
 def test_builtin_policies_load_in_date_order() -> None:
     """Decree 61/2018 then Decree 118/2025, with their procedures and Saturday reception."""
-    book = PolicyBook.builtin()
+    book = builtin_book()
     assert [p.name for p in book.policies] == ["vn-decree-61-2018", "vn-decree-118-2025"]
     assert book[1].procedure("1.006789") is not None
     assert book[1].online_acceptance_working_hours == 8
@@ -22,7 +24,7 @@ def test_builtin_policies_load_in_date_order() -> None:
 
 def test_the_policy_in_force_is_chosen_by_day() -> None:
     """30/6/2025 falls under Decree 61, 1/7/2025 under Decree 118; older days take the oldest."""
-    book = PolicyBook.builtin()
+    book = builtin_book()
     assert book.index_for_day(date_to_day(date(2025, 6, 30))) == 0
     assert book.index_for_day(date_to_day(date(2025, 7, 1))) == 1
     assert book.index_for_day(date_to_day(date(2010, 1, 1))) == 0
@@ -33,7 +35,7 @@ def test_the_policy_in_force_is_chosen_by_day() -> None:
     [
         ('[policy]\nname = "x"\n', "policy.effective_from: is missing"),
         (HEAD + "[stall]\nworkng_days = 3\n", "stall.workng_days: unknown key"),
-        (HEAD + "[stall]\nworking_days = -1\n", "stall.working_days: expected more than 0"),
+        (HEAD + "[stall]\nworking_days = -1\n", "stall.working_days: Expected `float` > 0"),
         (HEAD + "[deadline]\nwarning_fractions = [0.9, 0.5]\n", "deadline.warning_fractions"),
         (HEAD + '[procedures."1.1"]\ntime_limit = "15 days"\n', "procedures.1.1.time_limit"),
         (HEAD + '[procedures."1.1"]\ngroup = "land"\n', "procedures.1.1.time_limit: is missing"),

@@ -11,11 +11,11 @@ from typing import Any, ClassVar
 
 import pytest
 
-import producers.commands as commands
 import producers.kafka_producer as kafka_producer
+import streams.cli.producers as commands
 from producers.simulator import simulate
 from streams import cli
-from streams.core.events import DossierEvent, decode_event
+from streams.contract.events import DossierEvent, decode_event
 
 Run = Callable[..., tuple[int, str, str]]
 

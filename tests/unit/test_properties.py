@@ -10,9 +10,10 @@ from helpers.random_stories import START, build, merged, story
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from streams.core.alerts import Alert
+from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent
 from streams.core.engine import Engine
-from streams.core.events import DossierEvent
+from streams.policy import builtin_book
 
 
 def per_dossier(alerts: list[Alert]) -> dict[str, list[tuple[str, str, str]]]:
@@ -23,7 +24,7 @@ def per_dossier(alerts: list[Alert]) -> dict[str, list[tuple[str, str, str]]]:
 
 
 def replay(events: list[DossierEvent], ticks: list[int] | None = None) -> list[Alert]:
-    engine = Engine(retention_days=3650)
+    engine = Engine(builtin_book(), retention_days=3650)
     alerts: list[Alert] = []
     ticks = sorted(ticks or [])
     for e in events:
@@ -100,7 +101,7 @@ def test_every_firing_alert_is_resolved_when_its_dossier_finishes(
 ) -> None:
     """A dossier that completed or was withdrawn has no alert left firing."""
     events = merged(specs)
-    engine = Engine(retention_days=3650)
+    engine = Engine(builtin_book(), retention_days=3650)
     alerts = engine.drain(events)
     alerts += engine.advance(int((START + timedelta(days=400)).timestamp()))
     open_ids: dict[str, set[str]] = defaultdict(set)

@@ -10,7 +10,7 @@ import pytest
 from helpers.story import Story
 
 from streams.cli import main
-from streams.core.events import encode_event
+from streams.contract.events import encode_event
 
 
 def write(path: Path, lines: list[bytes]) -> str:

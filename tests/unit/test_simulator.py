@@ -28,18 +28,18 @@ from producers.simulator import (
     dossier_id,
     simulate,
 )
+from streams.contract.events import event_from_dict
 from streams.core.calendar import (
     DAY,
-    WorkingCalendar,
     day_start,
     local_day,
     to_instant,
 )
-from streams.core.events import event_from_dict
+from streams.policy import builtin_book
 
 ICT = timezone(timedelta(hours=7))
 START = datetime(2025, 3, 3, 7, 0, tzinfo=ICT)
-CAL = WorkingCalendar()
+CAL = builtin_book()[-1].calendar
 N = 2000
 
 Event = dict[str, Any]

@@ -11,10 +11,10 @@ from hypothesis import strategies as st
 from streams.core.calendar import to_instant
 from streams.core.dossier import Dossier, Extra
 from streams.core.machine import apply_event
-from streams.core.policy import PolicyBook
 from streams.core.store import DossierStore
+from streams.policy import builtin_book
 
-BOOK = PolicyBook.builtin()
+BOOK = builtin_book()
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])

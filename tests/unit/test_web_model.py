@@ -7,11 +7,12 @@ from helpers.story import Story, at
 
 from streams.core.dossier import Dossier
 from streams.core.engine import Engine
+from streams.policy import builtin_book
 from streams.web import views_model as vm
 
 
 def run(*stories: Story, now: str) -> tuple[Engine, int]:
-    engine = Engine()
+    engine = Engine(builtin_book())
     for s in stories:
         engine.drain(s.events)
     t = at(now)

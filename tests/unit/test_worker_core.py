@@ -8,12 +8,12 @@ import pytest
 from helpers.story import Story, at
 from prometheus_client import CollectorRegistry
 
-from streams.core.events import DossierEvent, encode_event
-from streams.core.policy import PolicyBook
+from streams.contract.events import DossierEvent, encode_event
 from streams.metrics import PipelineMetrics
+from streams.policy import builtin_book
 from streams.worker.core import Outcome, TableStates, WorkerCore
 
-BOOK = PolicyBook.builtin()
+BOOK = builtin_book()
 
 
 class Worker:

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from streams.replay.logs import LogFormatError, LogTrace, open_log
-from streams.replay.xes import read_xes
+from streams.eventlogs.logs import LogFormatError, LogTrace, open_log
+from streams.eventlogs.xes import read_xes
 
 CET = timezone(timedelta(hours=1))
 CEST = timezone(timedelta(hours=2))

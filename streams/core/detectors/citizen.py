@@ -5,7 +5,12 @@ and at most one re-appointment, announced at least a working day before the due 
 
 from __future__ import annotations
 
-from streams.core import alerts as r
+from streams.contract.alerts import (
+    RESCHEDULE_LATE,
+    RESCHEDULE_REPEATED,
+    SUPPLEMENT_EXPIRED,
+    SUPPLEMENT_REPEATED,
+)
 from streams.core.calendar import DAY, day_start, local_day, to_iso
 from streams.core.context import Ctx
 from streams.core.dossier import CLOSED, EXPIRY_BIT, SUPPLEMENT, Dossier
@@ -19,7 +24,7 @@ def supplement_requested(ctx: Ctx, d: Dossier, at: int) -> None:
     if x.supplements > limit:
         ctx.fire(
             d,
-            r.SUPPLEMENT_REPEATED,
+            SUPPLEMENT_REPEATED,
             "breach",
             "critical",
             x.supplements,
@@ -41,7 +46,7 @@ def fire_expiry(ctx: Ctx, d: Dossier, at: int) -> None:
     days = ctx.policy.supplement_wait_days
     ctx.fire(
         d,
-        r.SUPPLEMENT_EXPIRED,
+        SUPPLEMENT_EXPIRED,
         "closed",
         "info",
         at,
@@ -61,7 +66,7 @@ def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
     if x.reschedules > p.max_reschedules:
         ctx.fire(
             d,
-            r.RESCHEDULE_REPEATED,
+            RESCHEDULE_REPEATED,
             "breach",
             "critical",
             x.reschedules,
@@ -79,7 +84,7 @@ def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
     if at >= latest:
         ctx.fire(
             d,
-            r.RESCHEDULE_LATE,
+            RESCHEDULE_LATE,
             "breach",
             "warning",
             x.reschedules,

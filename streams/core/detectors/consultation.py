@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from streams.core import alerts as r
+from streams.contract.alerts import CONSULTATION_COUNT, CONSULTATION_LATE
 from streams.core.calendar import to_iso
 from streams.core.context import Ctx, anchor_of, rule_of
 from streams.core.dossier import OPEN, SUPPLEMENT, Dossier
@@ -21,7 +21,7 @@ def requested(ctx: Ctx, d: Dossier, unit: str, cid: str | None, reply_due: int, 
         asked = ", ".join(p[0] for p in x.pending)
         ctx.fire(
             d,
-            r.CONSULTATION_COUNT,
+            CONSULTATION_COUNT,
             "warning",
             "warning",
             x.consultations,
@@ -43,13 +43,13 @@ def answered(ctx: Ctx, d: Dossier, unit: str, cid: str | None, at: int) -> None:
 
 
 def _is_late_reply(cid: str) -> Callable[[str], bool]:
-    return lambda aid: rule_of(aid) == r.CONSULTATION_LATE and anchor_of(aid) == cid
+    return lambda aid: rule_of(aid) == CONSULTATION_LATE and anchor_of(aid) == cid
 
 
 def _late(ctx: Ctx, d: Dossier, unit: str, cid: str, due: int, at: int) -> None:
     ctx.fire(
         d,
-        r.CONSULTATION_LATE,
+        CONSULTATION_LATE,
         "breach",
         "warning",
         cid,

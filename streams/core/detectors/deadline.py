@@ -3,8 +3,7 @@ due instant, escalation levels a few working days after it ("Sắp đến hạn"
 
 from __future__ import annotations
 
-from streams.core import alerts as r
-from streams.core.alerts import Severity
+from streams.contract.alerts import DEADLINE, Severity
 from streams.core.calendar import to_iso
 from streams.core.context import Ctx, rule_of
 from streams.core.dossier import DEADLINE_MASK, OPEN, Dossier
@@ -113,11 +112,11 @@ def fire(ctx: Ctx, d: Dossier, now: int) -> int | None:
             severity = "critical"
             step = level.replace("_", " ")
             text = f"still overdue at {step} (due {to_iso(d.due)}), held by {d.unit}"
-        ctx.fire(d, r.DEADLINE, level, severity, d.due, at, text)
+        ctx.fire(d, DEADLINE, level, severity, d.due, at, text)
     return None
 
 
 def rearm(ctx: Ctx, d: Dossier, at: int, why: str) -> None:
     """The due date moved: resolve the old deadline alerts and start the levels afresh."""
     d.fired &= ~DEADLINE_MASK
-    ctx.resolve(d, at, lambda aid: rule_of(aid) == r.DEADLINE, why)
+    ctx.resolve(d, at, lambda aid: rule_of(aid) == DEADLINE, why)

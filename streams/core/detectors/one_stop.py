@@ -5,11 +5,18 @@ working days of receipt (art 19(5))."""
 
 from __future__ import annotations
 
-from streams.core import alerts as r
+from streams.contract.alerts import ACCEPTANCE_LATE, SUPPLEMENT_LATE, TRANSFER_LATE
 from streams.core.calendar import DAY, LOCAL_OFFSET, to_iso
 from streams.core.context import Ctx, rule_of
 from streams.core.dossier import ACCEPTANCE_BIT, OPEN, SUBMITTED, TRANSFER_BIT, Dossier
 from streams.core.policy import Policy
+
+
+def transfer_earliest(d: Dossier, p: Policy) -> int | None:
+    """A cheap lower bound of `transfer_due`: never before the receipt."""
+    if d.status != OPEN or d.fired & TRANSFER_BIT or d.unit != p.one_stop_unit:
+        return None
+    return d.received_at
 
 
 def transfer_due(d: Dossier, p: Policy) -> int | None:
@@ -34,7 +41,7 @@ def fire_transfer(ctx: Ctx, d: Dossier, at: int) -> None:
     assert d.received_at is not None
     ctx.fire(
         d,
-        r.TRANSFER_LATE,
+        TRANSFER_LATE,
         "breach",
         "warning",
         d.received_at,
@@ -48,7 +55,14 @@ def fire_transfer(ctx: Ctx, d: Dossier, at: int) -> None:
 def left_one_stop(ctx: Ctx, d: Dossier, at: int) -> None:
     """The dossier moved on: the transfer rule is settled, and a late-transfer alert clears."""
     d.fired |= TRANSFER_BIT
-    ctx.resolve(d, at, lambda aid: rule_of(aid) == r.TRANSFER_LATE, f"transferred at {to_iso(at)}")
+    ctx.resolve(d, at, lambda aid: rule_of(aid) == TRANSFER_LATE, f"transferred at {to_iso(at)}")
+
+
+def acceptance_earliest(d: Dossier, p: Policy) -> int | None:
+    """A cheap lower bound of `acceptance_due`: working hours never outrun the clock."""
+    if d.status != SUBMITTED or d.start is None:
+        return None
+    return d.start + int(p.online_acceptance_working_hours * 3600)
 
 
 def acceptance_due(d: Dossier, p: Policy) -> int | None:
@@ -63,7 +77,7 @@ def fire_acceptance(ctx: Ctx, d: Dossier, at: int) -> None:
     assert d.start is not None
     ctx.fire(
         d,
-        r.ACCEPTANCE_LATE,
+        ACCEPTANCE_LATE,
         "breach",
         "warning",
         d.start,
@@ -77,7 +91,7 @@ def fire_acceptance(ctx: Ctx, d: Dossier, at: int) -> None:
 def accepted(ctx: Ctx, d: Dossier, at: int) -> None:
     """Accepted, or sent back for a supplement: the acceptance rule is settled."""
     d.fired |= ACCEPTANCE_BIT
-    ctx.resolve(d, at, lambda aid: rule_of(aid) == r.ACCEPTANCE_LATE, f"answered at {to_iso(at)}")
+    ctx.resolve(d, at, lambda aid: rule_of(aid) == ACCEPTANCE_LATE, f"answered at {to_iso(at)}")
 
 
 def check_supplement_timing(ctx: Ctx, d: Dossier, at: int) -> None:
@@ -88,7 +102,7 @@ def check_supplement_timing(ctx: Ctx, d: Dossier, at: int) -> None:
     if at > latest:
         ctx.fire(
             d,
-            r.SUPPLEMENT_LATE,
+            SUPPLEMENT_LATE,
             "breach",
             "warning",
             at,

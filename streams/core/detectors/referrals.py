@@ -10,8 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from streams.core import alerts as r
-from streams.core.alerts import Severity
+from streams.contract.alerts import PING_PONG_OFFICER, PING_PONG_UNIT, REFERRAL_CHAIN, Severity
 from streams.core.calendar import to_iso
 from streams.core.context import Ctx
 from streams.core.dossier import TRAIL_UNITS, Dossier
@@ -61,7 +60,7 @@ def moved_to_unit(ctx: Ctx, d: Dossier, unit: str, at: int) -> None:
         if len(d.seen_units) == p.max_distinct_units + 1:
             ctx.fire(
                 d,
-                r.REFERRAL_CHAIN,
+                REFERRAL_CHAIN,
                 "warning",
                 "warning",
                 len(d.seen_units),
@@ -72,7 +71,7 @@ def moved_to_unit(ctx: Ctx, d: Dossier, unit: str, at: int) -> None:
     if bounce:
         x = d.extra()
         x.unit_bounces += 1
-        _bounced(ctx, d, r.PING_PONG_UNIT, "units", x.unit_bounces, d.trail, at)
+        _bounced(ctx, d, PING_PONG_UNIT, "units", x.unit_bounces, d.trail, at)
 
 
 def moved_to_officer(ctx: Ctx, d: Dossier, officer: str, at: int) -> None:
@@ -86,7 +85,7 @@ def moved_to_officer(ctx: Ctx, d: Dossier, officer: str, at: int) -> None:
     if bounce:
         x = d.extra()
         x.officer_bounces += 1
-        _bounced(ctx, d, r.PING_PONG_OFFICER, "officers", x.officer_bounces, d.officers, at)
+        _bounced(ctx, d, PING_PONG_OFFICER, "officers", x.officer_bounces, d.officers, at)
 
 
 def _bounced(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from streams.core import alerts as r
+from streams.contract.alerts import STALL
 from streams.core.calendar import to_iso
 from streams.core.context import Ctx, rule_of
 from streams.core.dossier import OPEN, STALL_BIT, Dossier
@@ -30,7 +30,7 @@ def fire(ctx: Ctx, d: Dossier, now: int) -> None:
     days = ctx.policy.stall_working_days
     ctx.fire(
         d,
-        r.STALL,
+        STALL,
         "warning",
         "warning",
         d.since,
@@ -45,4 +45,4 @@ def progressed(ctx: Ctx, d: Dossier, at: int) -> None:
     d.since = at
     if d.fired & STALL_BIT:
         d.fired &= ~STALL_BIT
-        ctx.resolve(d, at, lambda aid: rule_of(aid) == r.STALL, "progress made")
+        ctx.resolve(d, at, lambda aid: rule_of(aid) == STALL, "progress made")

@@ -1,10 +1,9 @@
 """`dossierwatch bridge`, `zalo-adapter` and `alertmanager-config`: the alerting commands.
 
-`streams.cli` imports this module to build its parser, so it imports only the standard
-library (and alerts.amconfig, itself standard library only) at the top: Kafka, aiohttp
-and the rest load when a command runs.  It imports
-`streams.cli` inside functions, so either module may be imported first.
-`python -m alerts.commands COMMAND …` runs the same commands without the console script.
+The parser is built at every start, so only the standard library (and alerts.amconfig,
+itself standard library only) is imported at the top: Kafka, aiohttp and the rest load
+when a command runs.  `python -m streams.cli.alerts COMMAND …` runs the same commands
+without the console script.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.amconfig import ENDPOINTS, SOURCE
-from streams.cliargs import positive, positive_count
+from streams.cli.common import positive, positive_count
 from streams.kafka_security import add_kafka_config_option
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -70,7 +69,7 @@ def _register_bridge(sub: Any) -> None:
 
 def cmd_bridge(args: argparse.Namespace) -> int:
     from alerts.bridge import BridgeSettings, serve
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
     from streams.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
     from streams.logs import configure_logging
 
@@ -182,7 +181,7 @@ def _register_zalo(sub: Any) -> None:
 
 def cmd_zalo(args: argparse.Namespace) -> int:
     from alerts.zalo import AdapterSettings, RecipientsError, serve
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
     from streams.logs import configure_logging
 
     env = os.environ.get
@@ -246,7 +245,7 @@ def _register_amconfig(sub: Any) -> None:
 
 def cmd_amconfig(args: argparse.Namespace) -> int:
     from alerts.amconfig import check, write
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
 
     try:
         config = write(args.out, dict(args.set), args.source)
@@ -271,9 +270,9 @@ def _pair(text: str) -> tuple[str, str]:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
 
-    parser = argparse.ArgumentParser(prog="python -m alerts.commands")
+    parser = argparse.ArgumentParser(prog="python -m streams.cli.alerts")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     register(sub)
     args = parser.parse_args(argv)

@@ -6,8 +6,7 @@ import argparse
 import sys
 from typing import Any
 
-from streams.cli import CommandError, add_grace_options, policy_book
-from streams.cliargs import count
+from streams.cli.common import CommandError, add_grace_options, count, policy_book
 from streams.kafka_security import KafkaSecurityError, add_kafka_config_option
 from streams.logs import configure_logging
 from streams.web.auth import AuthConfigError, Guard, TrustedProxy, new_token

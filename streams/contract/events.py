@@ -14,6 +14,8 @@ from typing import Annotated, Any, ClassVar, Literal
 
 import msgspec
 
+from streams.contract.errors import ContractError
+
 MAX_EVENT_BYTES = 256 * 1024
 """Larger payloads are rejected unread: a state-change event is a few hundred bytes."""
 MAX_JSON_DEPTH = 16
@@ -28,7 +30,7 @@ DossierId = Annotated[str, msgspec.Meta(min_length=1, max_length=120)]
 TimeLimitText = Annotated[str, msgspec.Meta(pattern=r"^[0-9]+(\.[0-9]+)?(wd|d|wh|h)$")]
 
 
-class InvalidEvent(ValueError):
+class InvalidEvent(ContractError):
     """An event that breaks the contract; `reason` is one of a small fixed set of codes."""
 
     REASONS: ClassVar[frozenset[str]] = frozenset(

@@ -26,7 +26,7 @@ def register(sub: Any) -> None:
 
 
 def cmd_new(args: argparse.Namespace) -> int:
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
     from streams.web.auth import AuthConfigError, write_token
 
     try:

@@ -21,7 +21,7 @@ from datetime import datetime
 from typing import BinaryIO
 from xml.parsers import expat
 
-from streams.replay.logs import LogFormatError, LogTrace, open_log
+from streams.eventlogs.logs import LogFormatError, LogTrace, open_log
 
 CHUNK_BYTES = 64 * 1024
 """Small enough that a chunk holds few finished traces, large enough that the

@@ -15,7 +15,7 @@ import zlib
 from collections.abc import Iterator, Sequence
 from datetime import datetime
 
-from streams.replay.logs import LogFormatError, LogTrace, open_log
+from streams.eventlogs.logs import LogFormatError, LogTrace, open_log
 
 CASE_COLUMNS = ("case:concept:name", "case_id", "case", "CaseID")
 TIME_COLUMNS = ("time:timestamp", "timestamp", "time")

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from streams.core.events import DossierEvent, InvalidEvent, decode_event
-from streams.replay.logs import LogFormatError, open_log
+from streams.contract.events import DossierEvent, InvalidEvent, decode_event
+from streams.eventlogs.logs import LogFormatError, open_log
 
 
 def read_lines(path: str) -> Iterator[tuple[int, bytes]]:

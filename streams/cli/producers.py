@@ -1,8 +1,7 @@
 """`dossierwatch simulate`, `publish` and `kafka`: put events on the `dossier-events` topic.
 
-`streams.cli` imports this module to register the commands, so it imports
-`streams.cli` only inside functions: either module may then be imported first.
-Kafka clients load only when a command talks to Kafka.
+The producers themselves (simulator, Kafka producer, pacing) are in producers/; this
+module is their command line.  Kafka clients load only when a command talks to Kafka.
 """
 
 from __future__ import annotations
@@ -18,17 +17,17 @@ from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
-from streams.cliargs import non_negative, positive, positive_count
+from streams.cli.common import non_negative, positive, positive_count
 from streams.kafka_security import add_kafka_config_option
 
 if TYPE_CHECKING:
     from producers.kafka_producer import EventProducer
-    from streams.core.events import DossierEvent
-    from streams.replay.mapping import Mapping
+    from streams.contract.events import DossierEvent
+    from streams.eventlogs.mapping import Mapping
 
 __all__ = ["KAFKACTL", "register"]
 
-KAFKACTL = Path(__file__).resolve().parents[1] / "deploy" / "kafka" / "kafkactl.sh"
+KAFKACTL = Path(__file__).resolve().parents[2] / "deploy" / "kafka" / "kafkactl.sh"
 """The local broker's control script; only a source checkout has it."""
 
 DEFAULT_START: Final = "2025-07-07"
@@ -142,7 +141,7 @@ def _pace_events(
 
 def _connect(args: argparse.Namespace, client_id: str) -> EventProducer:
     from producers.kafka_producer import EventProducer, ProducerError
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
     from streams.kafka_security import KafkaSecurity, KafkaSecurityError
 
     try:
@@ -162,7 +161,7 @@ def _connect(args: argparse.Namespace, client_id: str) -> EventProducer:
 
 
 def _open_output(path: str) -> BinaryIO:
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
 
     if path == "-":
         return sys.stdout.buffer
@@ -229,7 +228,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from producers.jsonl import write_jsonl
     from producers.kafka_producer import ProducerError
     from producers.simulator import simulate
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
 
     if args.output is not None and args.bootstrap is not None:
         raise CommandError("give --output or --bootstrap, not both")
@@ -296,7 +295,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 
 def _register_publish(sub: Any) -> None:
-    from streams.cli import add_mapping_options
+    from streams.cli.common import add_mapping_options
 
     p: argparse.ArgumentParser = sub.add_parser(
         "publish",
@@ -331,16 +330,16 @@ def _register_publish(sub: Any) -> None:
 
 
 def _check_jsonl(path: str) -> int:
-    from streams.replay.jsonl import read_jsonl
+    from streams.eventlogs.jsonl import read_jsonl
 
     return sum(1 for _ in read_jsonl(path))
 
 
 def _log_events(path: str, fmt: str, mapping: Mapping) -> list[DossierEvent]:
     """Every event of an XES/CSV log, in time order (a dossier's own order kept)."""
-    from streams.replay.csvlog import read_csv_log
-    from streams.replay.mapping import trace_events
-    from streams.replay.xes import read_xes
+    from streams.eventlogs.csvlog import read_csv_log
+    from streams.eventlogs.mapping import trace_events
+    from streams.eventlogs.xes import read_xes
 
     traces = read_xes(path) if fmt == "xes" else read_csv_log(path)
     events = [e for trace in traces for e in trace_events(trace, mapping, path)]
@@ -351,11 +350,11 @@ def _log_events(path: str, fmt: str, mapping: Mapping) -> list[DossierEvent]:
 
 def cmd_publish(args: argparse.Namespace) -> int:
     from producers.kafka_producer import DeliveryError, ProducerError
-    from streams.cli import CommandError, mapping_from
-    from streams.core.events import InvalidEvent
-    from streams.replay.jsonl import read_jsonl
-    from streams.replay.logs import LogFormatError
-    from streams.replay.run import guess_format
+    from streams.cli.common import CommandError, mapping_from
+    from streams.contract.events import InvalidEvent
+    from streams.eventlogs.formats import guess_format
+    from streams.eventlogs.jsonl import read_jsonl
+    from streams.eventlogs.logs import LogFormatError
 
     path = args.file
     # Everything that can be wrong with the file is found before connecting, so a
@@ -423,7 +422,7 @@ def _register_kafka(sub: Any) -> None:
 
 
 def cmd_kafka(args: argparse.Namespace) -> int:
-    from streams.cli import CommandError
+    from streams.cli.common import CommandError
 
     script = KAFKACTL
     if not script.is_file():

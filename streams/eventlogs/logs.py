@@ -12,10 +12,12 @@ import gzip
 from dataclasses import dataclass
 from typing import BinaryIO, cast
 
+from streams.contract.errors import EventLogError
+
 GZIP_MAGIC = b"\x1f\x8b"
 
 
-class LogFormatError(ValueError):
+class LogFormatError(EventLogError):
     """A bad input file; `str()` is one line naming the position.
 
     The form is `path:line: message` (or `path:line:column: message` when the column

@@ -12,8 +12,8 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from streams.core.events import DossierEvent, event_from_dict
-from streams.replay.logs import LogFormatError, LogTrace
+from streams.contract.events import DossierEvent, event_from_dict
+from streams.eventlogs.logs import LogFormatError, LogTrace
 
 NOBODY = frozenset({"", "EMPTY", "UNDEFINED", "MISSING", "UNKNOWN"})
 TIME = "time:timestamp"
