@@ -43,11 +43,9 @@ audit: $(STAMP)
 demo: $(STAMP)
 	$(BIN)/dossierwatch demo
 
-## Everything CI runs: lint, unit and property tests, the public logs, real Kafka.
-test: $(STAMP)
-	$(BIN)/ruff check .
-	$(BIN)/ruff format --check .
-	$(BIN)/mypy
+## Everything CI runs: lint (the layers and dead code included), the dependency audit,
+## unit and property tests, the public logs, real Kafka.
+test: lint
 	$(BIN)/python deploy/audit_deps.py $(DEV_LOCK) $(AUDIT_ARGS)
 	bash deploy/ensure-tools.sh
 	bash deploy/kafka/kafkactl.sh up
@@ -58,8 +56,13 @@ test-fast: $(STAMP)
 	bash deploy/ensure-tools.sh
 	$(BIN)/pytest -m "not kafka and not real_logs" -q
 
+## Style, types, the layers (import-linter contracts in pyproject.toml) and dead code.
 lint: $(STAMP)
-	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+	$(BIN)/lint-imports
+	$(BIN)/vulture streams producers alerts tests/lint/vulture_whitelist.py --min-confidence 60
 
 kafka-up:
 	bash deploy/kafka/kafkactl.sh up

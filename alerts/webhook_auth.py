@@ -191,7 +191,7 @@ class WebhookGuard:
 
     def _log(self, request: web.Request, reason: str, status: int) -> None:
         # Never the body nor the Authorization header: only what identifies the attempt.
-        # A flood is counted in full; streams.logs lets one such warning out per interval.
+        # A flood is counted in full; streams.infra.logs lets one such warning out per interval.
         log.warning(
             "webhook_rejected",
             reason=reason,

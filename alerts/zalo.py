@@ -1,5 +1,8 @@
 """The Zalo adapter (`dossierwatch zalo-adapter`): Alertmanager webhook → Zalo OA messages.
 
+(Over 400 lines: one small service — its web handler, the recipients, the text cleaning
+and the per-recipient rate limit that only it uses.)
+
 Alertmanager posts each notification (one group: one unit, one kind of alert) to
 /zalo/<role>, role being unit_channel, unit_head, director, inspectors or platform (the
 receiver's webhook URL in deploy/alertmanager/alertmanager.yml).  The adapter looks up

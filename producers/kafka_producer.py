@@ -75,10 +75,11 @@ def _one_line(err: BaseException) -> str:
 def _check_access(bootstrap: str, client_config: Mapping[str, Any], timeout: float) -> None:
     # kafka-python reports refused credentials only as "Unable to bootstrap" once the
     # timeout is over; one login of our own names the cause at once.
-    from streams.kafka_security import KafkaSecurity, KafkaSecurityError
+    from streams.infra.kafka_probe import check
+    from streams.infra.kafka_security import KafkaSecurity, KafkaSecurityError
 
     try:
-        KafkaSecurity.from_kafka_kwargs(client_config).check(bootstrap, timeout)
+        check(KafkaSecurity.from_kafka_kwargs(client_config), bootstrap, timeout)
     except KafkaSecurityError as err:
         raise AccessDenied(str(err)) from None
 

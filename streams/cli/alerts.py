@@ -18,7 +18,7 @@ from typing import Any
 
 from alerts.amconfig import ENDPOINTS, SOURCE
 from streams.cli.common import positive, positive_count
-from streams.kafka_security import add_kafka_config_option
+from streams.infra.kafka_security import add_kafka_config_option
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
 
@@ -70,13 +70,14 @@ def _register_bridge(sub: Any) -> None:
 def cmd_bridge(args: argparse.Namespace) -> int:
     from alerts.bridge import BridgeSettings, serve
     from streams.cli.common import CommandError
-    from streams.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
-    from streams.logs import configure_logging
+    from streams.infra.kafka_probe import check
+    from streams.infra.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
+    from streams.infra.logs import configure_logging
 
     try:
         security = KafkaSecurity.load(args.kafka_config)
         # Refused credentials stop the bridge at once: its consumers would only time out.
-        security.check(args.bootstrap)
+        check(security, args.bootstrap)
     except KafkaAuthError as err:
         raise CommandError(str(err), 1) from None
     except KafkaSecurityError as err:
@@ -182,7 +183,7 @@ def _register_zalo(sub: Any) -> None:
 def cmd_zalo(args: argparse.Namespace) -> int:
     from alerts.zalo import AdapterSettings, RecipientsError, serve
     from streams.cli.common import CommandError
-    from streams.logs import configure_logging
+    from streams.infra.logs import configure_logging
 
     env = os.environ.get
     from_env = env("DOSSIERWATCH_WEBHOOK_SECRET_FILE", "")

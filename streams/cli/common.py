@@ -190,13 +190,6 @@ def instant(text: str) -> int:
     return int(when.timestamp())
 
 
-def start_time(text: str) -> datetime | None:
-    """`now` (None: the caller takes the wall clock at start) or an ISO date-time."""
-    if text == "now":
-        return None
-    return datetime.fromtimestamp(instant(text), LOCAL)
-
-
 def grace(text: str) -> tuple[str, int]:
     """SOURCE=SECONDS: how late a source's events may arrive before its timers fire."""
     source, sep, seconds = text.rpartition("=")

@@ -174,7 +174,8 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     screen = Screen.for_output(out, lines_only=args.no_screen)
 
     def draw(run: DemoRun) -> None:
-        assert run.now is not None
+        if run.now is None:  # nothing read yet: nothing to draw
+            return
         rows = unit_board(engine.states(), book, run.now)
         screen.update(rows, run.recent, run.now, _status(run, url))
 

@@ -1,5 +1,8 @@
 """`dossierwatch simulate`, `publish` and `kafka`: put events on the `dossier-events` topic.
 
+(Over 400 lines: three commands sharing their Kafka options and pacing; argument
+parsing only, the work is in producers/.)
+
 The producers themselves (simulator, Kafka producer, pacing) are in producers/; this
 module is their command line.  Kafka clients load only when a command talks to Kafka.
 """
@@ -18,7 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
 from streams.cli.common import non_negative, positive, positive_count
-from streams.kafka_security import add_kafka_config_option
+from streams.infra.kafka_security import add_kafka_config_option
 
 if TYPE_CHECKING:
     from producers.kafka_producer import EventProducer
@@ -142,7 +145,7 @@ def _pace_events(
 def _connect(args: argparse.Namespace, client_id: str) -> EventProducer:
     from producers.kafka_producer import EventProducer, ProducerError
     from streams.cli.common import CommandError
-    from streams.kafka_security import KafkaSecurity, KafkaSecurityError
+    from streams.infra.kafka_security import KafkaSecurity, KafkaSecurityError
 
     try:
         security = KafkaSecurity.load(args.kafka_config)

@@ -7,8 +7,8 @@ import sys
 from typing import Any
 
 from streams.cli.common import CommandError, add_grace_options, count, policy_book
-from streams.kafka_security import KafkaSecurityError, add_kafka_config_option
-from streams.logs import configure_logging
+from streams.infra.kafka_security import KafkaSecurityError, add_kafka_config_option
+from streams.infra.logs import configure_logging
 from streams.web.auth import AuthConfigError, Guard, TrustedProxy, new_token
 from streams.worker.settings import WorkerSettings
 
@@ -144,10 +144,11 @@ def _officer_key(s: WorkerSettings) -> bytes | None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
-    from streams.logs import quieted
-    from streams.worker.app import EXIT_SOFTWARE, create_app
+    from streams.infra.logs import quieted
+    from streams.worker.app import create_app
     from streams.worker.runner import DossierWatchWorker
     from streams.worker.topics import TopicSetupError, ensure_topics, worker_topics
+    from streams.worker.vitals import EXIT_SOFTWARE
 
     try:
         s = settings_from(args)

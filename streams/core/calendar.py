@@ -1,5 +1,8 @@
 """Working-day and working-hour arithmetic in Viet Nam's civil-service calendar.
 
+(One module over 400 lines on purpose: the precomputed coverage and every query over it
+share private arrays whose consistency is the point; split, they would leak.)
+
 Instants are integer seconds since the Unix epoch (UTC).  Dates are local
 (Asia/Ho_Chi_Minh, UTC+07:00 with no daylight saving since 1975, so a fixed offset
 is exact).  The legal counting rules (Civil Code arts 147–148):

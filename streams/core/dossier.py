@@ -7,30 +7,32 @@ alerts) live in `Extra`, which most dossiers never allocate.
 
 from __future__ import annotations
 
+from enum import IntEnum
+
 import msgspec
 
-# Status codes (small ints keep the state compact; names are for people).
-NEW = 0  # events seen, but no submission or receipt yet
-SUBMITTED = 1  # online submission acknowledged, not yet accepted
-OPEN = 2  # accepted: the time limit runs
-SUPPLEMENT = 3  # waiting for the citizen's documents: the time limit is stopped
-COMPLETED = 4
-DELIVERED = 5
-WITHDRAWN = 6
-CLOSED = 7  # the supplement never came (art 19(5))
 
-STATUS_NAMES = (
-    "new",
-    "submitted",
-    "open",
-    "supplement",
-    "completed",
-    "delivered",
-    "withdrawn",
-    "closed",
+class Status(IntEnum):
+    """Where a dossier stands; stored as its small int, so a state stays compact."""
+
+    NEW = 0  # events seen, but no submission or receipt yet
+    SUBMITTED = 1  # online submission acknowledged, not yet accepted
+    OPEN = 2  # accepted: the time limit runs
+    SUPPLEMENT = 3  # waiting for the citizen's documents: the time limit is stopped
+    COMPLETED = 4
+    DELIVERED = 5
+    WITHDRAWN = 6
+    CLOSED = 7  # the supplement never came (art 19(5))
+
+
+NEW, SUBMITTED, OPEN, SUPPLEMENT = Status.NEW, Status.SUBMITTED, Status.OPEN, Status.SUPPLEMENT
+COMPLETED, DELIVERED, WITHDRAWN, CLOSED = (
+    Status.COMPLETED,
+    Status.DELIVERED,
+    Status.WITHDRAWN,
+    Status.CLOSED,
 )
 FINISHED = frozenset({COMPLETED, DELIVERED, WITHDRAWN, CLOSED})
-RUNNING = frozenset({OPEN})
 
 TRAIL_UNITS = 8
 """Units kept with their arrival times, for ping-pong evidence."""
@@ -47,7 +49,7 @@ class Rewind(msgspec.Struct, array_like=True, gc=False):
     judged: int
     latest: int
     fired: int
-    status: int
+    status: Status
     deadline_next: int | None
     emitted: int  # how many alert ids the dossier had emitted
     open: tuple[tuple[str, str | None], ...]
@@ -73,7 +75,7 @@ class Extra(msgspec.Struct, array_like=True, gc=False):
 class Dossier(msgspec.Struct, array_like=True, gc=False):
     id: str
     policy: int = 0
-    status: int = NEW
+    status: Status = Status.NEW
     procedure: str = ""
     group: str = ""
     unit: str | None = None
@@ -102,7 +104,7 @@ class Dossier(msgspec.Struct, array_like=True, gc=False):
 
     @property
     def status_name(self) -> str:
-        return STATUS_NAMES[self.status]
+        return self.status.name.lower()
 
 
 # Bits of `Dossier.fired` beyond the deadline levels (bits 0–9).

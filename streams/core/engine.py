@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from streams.contract.alerts import Alert
-from streams.contract.events import DossierEvent, type_name
+from streams.contract.events import DossierEvent
 from streams.core.calendar import DAY, to_instant
 from streams.core.dossier import COMPLETED, DELIVERED, FINISHED, Dossier
 from streams.core.machine import apply_event, fire_due, wake_hint
@@ -68,11 +68,6 @@ class EngineStats:
     completed_on_time: int = 0
     evicted: int = 0
     wakes: int = 0  # dossiers the schedule handed to fire_due
-
-    @property
-    def by_type(self) -> Counter[str]:
-        """Events applied, by CloudEvents type (counted by class on the hot path)."""
-        return Counter({type_name(t): n for t, n in self.by_type_class.items()})  # type: ignore[arg-type]
 
 
 POSTPONE_AFTER = 3600

@@ -6,7 +6,7 @@ other year the days off are derived from Labour Code 2019 arts 112 and 111(3): 1
 five days (the last day of the lunar year and the first four of the new one); Hùng Kings
 10/3 lunar; 30/4; 1/5; 2/9 plus 3/9; a holiday on a Saturday or Sunday gives the next
 working day off.  The yearly swaps the government announces cannot be derived, so a
-replay over an unannounced year is approximate, and says so (`is_announced`).
+replay over an unannounced year is approximate.
 
 The lunar calendar is Hồ Ngọc Đức's astronomical algorithm at UTC+7, which is what makes
 the Vietnamese Tết differ from the Chinese New Year in some years (e.g. 1985, 2007).
@@ -163,13 +163,6 @@ class HolidayTable:
     def days_off(self, year: int) -> YearDaysOff:
         """The weekday days off and make-up Saturdays of civil servants in `year`."""
         return self._announced.get(year) or derived(year)
-
-    def is_announced(self, year: int) -> bool:
-        return year in self._announced
-
-    @property
-    def announced_years(self) -> tuple[int, ...]:
-        return tuple(sorted(self._announced))
 
 
 DERIVED_ONLY = HolidayTable()

@@ -1,5 +1,8 @@
 """The per-dossier state machine: `apply_event` and `fire_due`, pure and deterministic.
 
+(Over 400 lines on purpose: every transition of a dossier's life, late events included,
+in one place a reader can follow; the rules themselves live in detectors/.)
+
     d, alerts = apply_event(d, event, book)     # d may be None for a dossier not seen yet
     alerts = fire_due(d, now, book)             # timers that fell due strictly before now
 
@@ -56,6 +59,7 @@ from streams.core.dossier import (
     WITHDRAWN,
     Dossier,
     Rewind,
+    Status,
     decode_state,
     encode_state,
 )
@@ -456,7 +460,7 @@ def _on_rescheduled(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
     d.deadline_next = deadline.next_at(d, ctx.policy)
 
 
-def _finish(ctx: Ctx, d: Dossier, status: int, t: int, why: str) -> None:
+def _finish(ctx: Ctx, d: Dossier, status: Status, t: int, why: str) -> None:
     x = d.extra()
     x.completed_at = t
     x.late = (d.due is not None and t > d.due) or x.supplements > 1

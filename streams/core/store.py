@@ -97,21 +97,9 @@ class DossierStore(Mapping[str, Dossier]):
         raw = self._raw.get(key)
         return None if raw is None else live(raw)
 
-    def wake_of(self, key: str) -> int | None:
-        """The dossier's wake-up instant, read without decoding its state."""
-        raw = self._raw.get(key)
-        if raw is None:
-            return None
-        wake: int = _HEADER.unpack_from(raw)[1]
-        return None if wake == _NO_WAKE else wake
-
     def discard(self, key: str) -> Dossier | None:
         raw = self._raw.pop(key, None)
         return None if raw is None else _unpack(key, raw)
-
-    def packed(self) -> Mapping[str, bytes]:
-        """The packed values themselves (for measuring memory)."""
-        return self._raw
 
 
 def _pack(d: Dossier) -> bytes:

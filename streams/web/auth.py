@@ -82,13 +82,6 @@ class Identity:
     def reads_dossiers(self) -> bool:
         return self.is_centre or bool(self.units)
 
-    def reads_unit(self, unit: str | None) -> bool:
-        return self.is_centre or (unit is not None and unit in self.units)
-
-    def reads_any(self, units: Iterable[str | None]) -> bool:
-        """A dossier is readable by a unit it is in now or that it passed through."""
-        return self.is_centre or any(u in self.units for u in units if u is not None)
-
     def scrapes(self) -> bool:
         return self.is_centre or METRICS in self.roles
 

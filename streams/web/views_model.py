@@ -1,5 +1,8 @@
 """From dossier states to the JSON the query API and the wallboard read.
 
+(Over 400 lines: every word the screens use for a dossier, a list and the board in one
+place, so the API, the wallboard and their tests agree.)
+
 Pure: dossiers, the policy book and an instant in; plain dicts out.  The views in
 `streams.web.api` only fetch states and merge the answers of several workers, so every
 rule about what a list contains, how it is sorted and what a status is called lives
@@ -30,9 +33,9 @@ from streams.core.dossier import (
     WITHDRAWN,
     Dossier,
 )
+from streams.core.figures import timeliness
 from streams.core.policy import PolicyBook
 from streams.dashboard.summary import NO_UNIT, TOTAL, UnitRow, classify, totals, unit_board
-from streams.metrics import timeliness
 
 Json = dict[str, Any]
 

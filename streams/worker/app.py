@@ -29,11 +29,9 @@ from __future__ import annotations
 import asyncio
 import gc
 import os
-import signal
-import threading
 import time
 import weakref
-from collections.abc import Awaitable, Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from typing import Any
 
@@ -53,16 +51,15 @@ from streams.web import register_views
 from streams.web.auth import Guard
 from streams.web.guard import middleware
 from streams.worker.core import TableStates, WorkerCore
+from streams.worker.dead_letters import DeadLetters
+from streams.worker.lag import unread
 from streams.worker.settings import WorkerSettings
+from streams.worker.vitals import Vitals
 
 log = structlog.get_logger("dossierwatch.worker")
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
 """Producer/consumer ceiling: oversized events must reach the DLQ whole, not fail to send."""
-EXIT_AFTER = 3.0
-"""Seconds a dead worker keeps answering /health 503 before it stops (a supervisor, or a
-person, can read why); then it exits non-zero."""
-EXIT_SOFTWARE = 70
 FAULT_SUBJECT = "__dossierwatch_fault__"
 """With DOSSIERWATCH_INJECT_FAULT=agent|timer, the event keyed by this id makes that part
 die (tests check that a dead agent is never a silent one)."""
@@ -80,100 +77,6 @@ def writing_as(event: Any) -> Iterator[None]:
         yield
     finally:
         _current_event.reset(token)
-
-
-class Vitals:
-    """Whether the worker is alive; the first fatal error stops the process."""
-
-    def __init__(self) -> None:
-        self.fatal: str | None = None
-
-    def die(self, part: str, err: BaseException) -> None:
-        if self.fatal is not None:
-            return
-        self.fatal = f"{part} died: {type(err).__name__}: {err}"[:2000]
-        log.critical("worker dead: stopping so that a supervisor restarts it", reason=self.fatal)
-        loop = asyncio.get_event_loop()
-        loop.call_later(EXIT_AFTER, os.kill, os.getpid(), signal.SIGTERM)
-        # Should the graceful stop hang, the process still ends.
-        threading.Timer(EXIT_AFTER + 20, os._exit, (EXIT_SOFTWARE,)).start()
-
-    def guard(
-        self, part: str, body: Callable[[], Awaitable[None]]
-    ) -> Callable[[], Awaitable[None]]:
-        async def guarded() -> None:
-            try:
-                await body()
-            except asyncio.CancelledError:
-                raise  # a rebalance or a stop: Faust restarts or ends the task itself
-            except Exception as err:
-                self.die(part, err)
-                raise
-
-        return guarded
-
-
-class DeadLetters:
-    """Sends rejects to the dead-letter topic, each once: after a crash, the events since
-    the last commit are read again, and a reject already on the topic is not re-sent."""
-
-    def __init__(self, s: WorkerSettings, send: Callable[..., Awaitable[Any]]) -> None:
-        self.s = s
-        self.send = send
-        self._sent_up_to: dict[int, int] = {}  # partition → last source offset on the DLQ
-
-    def forget(self) -> None:
-        self._sent_up_to.clear()  # partitions may have moved: ask the topic again
-
-    async def reject(self, message: Any, key: bytes | None, value: bytes, r: Reject) -> Any:
-        partition, offset = message.partition, message.offset
-        if message.topic != self.s.events_topic:
-            pass  # a forged tick: rare, not worth remembering
-        elif partition not in self._sent_up_to:
-            loop = asyncio.get_event_loop()
-            self._sent_up_to[partition] = await loop.run_in_executor(
-                None, self._last_on_topic, partition
-            )
-        if message.topic == self.s.events_topic:
-            if offset <= self._sent_up_to[partition]:
-                return None  # dead-lettered before the crash
-            self._sent_up_to[partition] = offset
-        headers = [
-            ("reason", r.reason.encode()),
-            ("error_class", r.error.encode()),
-            ("error", r.message[:1000].encode("utf-8", "replace")),
-            ("source_topic", str(message.topic).encode()),
-            ("source_partition", str(partition).encode()),
-            ("source_offset", str(offset).encode()),
-        ]
-        return await self.send(self.s.dlq_topic, key, value, headers, partition=partition)
-
-    def _last_on_topic(self, partition: int) -> int:
-        """The source offset of the last dead letter in `partition` (-1 if none)."""
-        from kafka import KafkaConsumer, TopicPartition
-
-        consumer = KafkaConsumer(
-            bootstrap_servers=self.s.bootstrap,
-            enable_auto_commit=False,
-            consumer_timeout_ms=2000,
-            **self.s.kafka_client_config(),
-        )
-        try:
-            tp = TopicPartition(self.s.dlq_topic, partition)
-            consumer.assign([tp])
-            consumer.seek_to_end(tp)
-            end = consumer.position(tp)
-            if not end:
-                return -1
-            consumer.seek(tp, end - 1)
-            for message in consumer:
-                headers = dict(message.headers or [])
-                if headers.get("source_topic", b"").decode() == self.s.events_topic:
-                    return int(headers.get("source_offset", b"-1"))
-                break
-            return -1
-        finally:
-            consumer.close()
 
 
 def create_app(
@@ -353,7 +256,7 @@ def create_app(
                     clocks_table[str(partition).encode()] = core.clock(partition).state(now)
 
     def _log_reject(r: Reject, message: Any) -> None:
-        # One template per reason: the rate limiter (streams/logs.py) keeps one line per
+        # One template per reason: the rate limiter (streams/infra/logs.py) keeps one line per
         # reason per interval, with the count of the ones it held back.
         log.warning(
             f"event rejected to the dead-letter topic: {r.reason}",
@@ -373,13 +276,13 @@ def create_app(
         # them): asking the broker here would take longer than the timer's interval.
         caught_up = set()
         for tp in assigned:
-            end = app.consumer.highwater(tp)
-            if end is None:
+            lag = unread(
+                app.consumer.highwater(tp),
+                processed.get(tp.partition),
+                started_at.get(tp.partition),
+            )
+            if lag is None:
                 continue  # not fetched yet: unknown, so not caught up
-            # Read up to: what this worker handled, else where the group had committed
-            # when the partition was assigned (an idle partition after a restart).
-            done = max(processed.get(tp.partition, -1), started_at.get(tp.partition, -1))
-            lag = max(end - 1 - done, 0)
             metrics.lag.labels(str(tp.partition)).set(lag)
             if lag == 0:
                 caught_up.add(tp.partition)
@@ -470,6 +373,5 @@ def create_app(
         return web.json(body, status=503 if reason else 200)
 
     register_views(app, table=table, core=core, settings=s, book=book)
-    app.dossierwatch_core = core  # type: ignore[attr-defined]
     app.dossierwatch_vitals = vitals  # type: ignore[attr-defined]
     return app

@@ -6,7 +6,7 @@ import logging
 
 import faust
 
-from streams.logs import adopt_root_handlers
+from streams.infra.logs import adopt_root_handlers
 
 
 class DossierWatchWorker(faust.Worker):

@@ -7,7 +7,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from streams.kafka_security import KafkaSecurity
+from streams.infra.kafka_security import KafkaSecurity
 
 
 @dataclass(frozen=True)
@@ -54,7 +54,7 @@ class WorkerSettings:
     """Faust's own /router and /table pages (they show table contents): off by default."""
 
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
-    """TLS and SASL of every Kafka client (streams/kafka_security.py); PLAINTEXT by default."""
+    """TLS and SASL of every Kafka client (streams/infra/kafka_security.py); PLAINTEXT if unset."""
 
     def kafka_client_config(self) -> dict[str, Any]:
         """Extra settings for kafka-python clients (security, when configured)."""
@@ -62,7 +62,7 @@ class WorkerSettings:
 
     def faust_client_config(self) -> dict[str, Any]:
         """Extra settings for the Faust app's Kafka clients (security, when configured)."""
-        return self.kafka_security.faust_kwargs()
+        return faust_credentials(self.kafka_security)
 
     @classmethod
     def from_env(cls, kafka_config: str | None = None, **overrides: object) -> WorkerSettings:
@@ -99,3 +99,23 @@ class WorkerSettings:
                 changes[name] = kind(env[var])
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **changes)  # type: ignore[arg-type]
+
+
+def faust_credentials(security: KafkaSecurity) -> dict[str, Any]:
+    """Keyword arguments for `faust.App(...)`: `broker_credentials` (empty for PLAINTEXT)."""
+    if security.protocol == "PLAINTEXT":
+        return {}
+    import faust
+
+    context = security.ssl_context()
+    if not security.sasl:
+        return {"broker_credentials": faust.SSLCredentials(context)}
+    return {
+        "broker_credentials": faust.SASLCredentials(
+            mechanism=security.mechanism,
+            username=security.username,
+            password=security.password,
+            # With a context Faust speaks SASL_SSL, without one SASL_PLAINTEXT.
+            ssl_context=context,
+        )
+    }

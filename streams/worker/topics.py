@@ -128,11 +128,12 @@ def ensure_topics(
 
 def _check_access(bootstrap: str, client_config: Mapping[str, Any], timeout: float) -> None:
     # kafka-python reports refused credentials only as a bootstrap timeout, after the
-    # whole `timeout`: one login of our own says it at once (streams/kafka_probe.py).
-    from streams.kafka_security import KafkaSecurity, KafkaSecurityError
+    # whole `timeout`: one login of our own says it at once (streams/infra/kafka_probe.py).
+    from streams.infra.kafka_probe import check
+    from streams.infra.kafka_security import KafkaSecurity, KafkaSecurityError
 
     try:
-        KafkaSecurity.from_kafka_kwargs(client_config).check(bootstrap, timeout)
+        check(KafkaSecurity.from_kafka_kwargs(client_config), bootstrap, timeout)
     except KafkaSecurityError as err:
         raise KafkaAccessDenied(str(err)) from None
 

@@ -15,15 +15,15 @@ from pathlib import Path
 
 import pytest
 
-from streams.kafka_probe import ScramClient, probe
-from streams.kafka_security import (
+from streams.infra.kafka_probe import ScramClient, probe
+from streams.infra.kafka_security import (
     ENV,
     KafkaAuthError,
     KafkaSecurity,
     KafkaSecurityError,
     add_kafka_config_option,
 )
-from streams.worker.settings import WorkerSettings
+from streams.worker.settings import WorkerSettings, faust_credentials
 
 SASL_ENV = {
     "KAFKA_SECURITY_PROTOCOL": "SASL_PLAINTEXT",
@@ -61,7 +61,7 @@ def test_nothing_configured_is_plaintext_and_changes_no_client() -> None:
     s = KafkaSecurity.load(None, {})
     assert s.protocol == "PLAINTEXT"
     assert s.kafka_kwargs() == {}
-    assert s.faust_kwargs() == {}
+    assert faust_credentials(s) == {}
 
 
 def test_sasl_from_the_environment_gives_kafka_python_its_arguments() -> None:
@@ -252,7 +252,7 @@ def test_sasl_ssl_gives_both_clients_tls_with_the_ca(cafile: str) -> None:
     kwargs = s.kafka_kwargs()
     assert kwargs["security_protocol"] == "SASL_SSL"
     assert (kwargs["ssl_cafile"], kwargs["ssl_check_hostname"]) == (cafile, True)
-    creds = s.faust_kwargs()["broker_credentials"]
+    creds = faust_credentials(s)["broker_credentials"]
     assert isinstance(creds, faust.SASLCredentials)
     assert (creds.protocol.value, creds.mechanism.value) == ("SASL_SSL", "SCRAM-SHA-512")
     assert (creds.username, creds.password) == ("alice", "s3cret")
@@ -263,7 +263,7 @@ def test_sasl_ssl_gives_both_clients_tls_with_the_ca(cafile: str) -> None:
 
 def test_sasl_plaintext_gives_faust_no_tls_context() -> None:
     """Without TLS Faust's SASL credentials carry no context, so it speaks SASL_PLAINTEXT."""
-    creds = KafkaSecurity.load(None, SASL_ENV).faust_kwargs()["broker_credentials"]
+    creds = faust_credentials(KafkaSecurity.load(None, SASL_ENV))["broker_credentials"]
     assert creds.protocol.value == "SASL_PLAINTEXT"
     assert creds.ssl_context is None
 
@@ -275,7 +275,7 @@ def test_ssl_alone_gives_faust_ssl_credentials_and_honours_check_hostname() -> N
     s = KafkaSecurity.load(
         None, {"KAFKA_SECURITY_PROTOCOL": "SSL", "KAFKA_SSL_CHECK_HOSTNAME": "false"}
     )
-    creds = s.faust_kwargs()["broker_credentials"]
+    creds = faust_credentials(s)["broker_credentials"]
     assert isinstance(creds, faust.SSLCredentials)
     assert creds.context.check_hostname is False
     assert creds.context.verify_mode == ssl.CERT_REQUIRED

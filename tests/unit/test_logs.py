@@ -11,8 +11,8 @@ import pytest
 import structlog
 from structlog.testing import capture_logs
 
-from streams import logs
-from streams.logs import RateLimiter, RateLimitFilter, RateLimitProcessor
+from streams.infra import logs
+from streams.infra.logs import RateLimiter, RateLimitFilter, RateLimitProcessor
 
 
 class Clock:

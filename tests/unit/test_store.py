@@ -29,7 +29,7 @@ def test_every_state_along_random_stories_survives_packing(specs: list[tuple[Any
         d.wake = to_instant(event.time) + 3600
         store.put(d)
         assert store[d.id] == d
-        assert store.wake_of(d.id) == d.wake
+        assert (store.live(d.id) or (None,))[0] == d.wake
 
 
 def test_values_the_packing_leaves_out_are_put_back() -> None:
@@ -68,7 +68,7 @@ def test_a_dossier_without_a_wake_up_reads_as_none_and_gets_are_copies() -> None
     """No wake-up reads back as None; changing a read copy changes nothing stored."""
     store = DossierStore()
     store.put(Dossier(id="HS-3", unit="A", trail=("A", 1), seen_units=("A",)))
-    assert store.wake_of("HS-3") is None and store.wake_of("nope") is None
+    assert store.live("HS-3") is None and store.live("nope") is None
     copy = store["HS-3"]
     copy.unit = "Z"
     assert store["HS-3"].unit == "A"

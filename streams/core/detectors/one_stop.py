@@ -38,7 +38,8 @@ def transfer_due(d: Dossier, p: Policy) -> int | None:
 
 def fire_transfer(ctx: Ctx, d: Dossier, at: int) -> None:
     d.fired |= TRANSFER_BIT
-    assert d.received_at is not None
+    if d.received_at is None:  # only a received dossier has a transfer timer
+        return
     ctx.fire(
         d,
         TRANSFER_LATE,
@@ -74,7 +75,8 @@ def acceptance_due(d: Dossier, p: Policy) -> int | None:
 
 def fire_acceptance(ctx: Ctx, d: Dossier, at: int) -> None:
     d.fired |= ACCEPTANCE_BIT
-    assert d.start is not None
+    if d.start is None:  # only a submitted dossier has an acceptance timer
+        return
     ctx.fire(
         d,
         ACCEPTANCE_LATE,

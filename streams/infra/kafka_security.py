@@ -238,36 +238,6 @@ class KafkaSecurity:
             }
         return kwargs
 
-    def faust_kwargs(self) -> dict[str, Any]:
-        """Keyword arguments for `faust.App(...)`: `broker_credentials` (empty for PLAINTEXT)."""
-        if self.protocol == "PLAINTEXT":
-            return {}
-        import faust
-
-        context = self.ssl_context()
-        if not self.sasl:
-            return {"broker_credentials": faust.SSLCredentials(context)}
-        return {
-            "broker_credentials": faust.SASLCredentials(
-                mechanism=self.mechanism,
-                username=self.username,
-                password=self.password,
-                # With a context Faust speaks SASL_SSL, without one SASL_PLAINTEXT.
-                ssl_context=context,
-            )
-        }
-
-    def check(self, bootstrap: str, timeout: float = 10.0) -> None:
-        """Authenticate once against the first broker of `bootstrap` that accepts a
-        connection, and raise KafkaAuthError at once if it refuses: kafka-python would
-        retry until its timeout and then report only that it could not bootstrap.
-        Does nothing for PLAINTEXT, or when no broker answers (the client says so)."""
-        if self.protocol == "PLAINTEXT":
-            return
-        from streams.kafka_probe import probe
-
-        probe(bootstrap, self, timeout)
-
 
 # -- reading the settings ------------------------------------------------------------------
 

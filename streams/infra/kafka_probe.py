@@ -24,7 +24,7 @@ import struct
 from collections.abc import Iterator
 from typing import Final
 
-from streams.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
+from streams.infra.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
 
 __all__ = ["ScramClient", "probe"]
 
@@ -89,7 +89,8 @@ def _session(sock: socket.socket, host: str, port: int, security: KafkaSecurity)
 
 def _tls(sock: socket.socket, host: str, where: str, security: KafkaSecurity) -> socket.socket:
     context = security.ssl_context()
-    assert context is not None  # a TLS protocol always has one
+    if context is None:  # a TLS protocol always has one: a bug if not
+        raise KafkaSecurityError(f"{where}: no TLS settings for a TLS protocol")
     try:
         return context.wrap_socket(sock, server_hostname=host)
     except ssl.SSLCertVerificationError as err:
@@ -288,3 +289,13 @@ class ScramClient:
 
     def _hmac(self, key: bytes, message: bytes) -> bytes:
         return hmac.new(key, message, self.hash).digest()
+
+
+def check(security: KafkaSecurity, bootstrap: str, timeout: float = 10.0) -> None:
+    """Authenticate once against the first broker of `bootstrap` that accepts a
+    connection, and raise KafkaAuthError at once if it refuses: kafka-python would
+    retry until its timeout and then report only that it could not bootstrap.
+    Does nothing for PLAINTEXT, or when no broker answers (the client says so)."""
+    if security.protocol == "PLAINTEXT":
+        return
+    probe(bootstrap, security, timeout)
