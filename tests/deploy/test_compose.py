@@ -374,7 +374,7 @@ def test_workers_serve_health_on_all_interfaces_and_keep_tables_apart(
 def test_kafka_init_creates_the_topics_the_worker_expects(monkeypatch: pytest.MonkeyPatch) -> None:
     """kafka-init creates the worker's four topics with its partition count, 8 MiB messages
     on the events and dead-letter topics, as deploy/kafka/kafkactl.sh does locally."""
-    from streams.worker.app import MAX_MESSAGE_BYTES
+    from streams.worker.topology import MAX_MESSAGE_BYTES
 
     init = SERVICES["kafka-init"]
     env = environment_of(init)
