@@ -46,39 +46,37 @@ class Progress:
     loop_lag_max: float = 0.0
 
 
+@dataclass(frozen=True)
+class Parts:
+    """What the agent and the timer share."""
+
+    s: WorkerSettings
+    topology: Topology
+    core: WorkerCore
+    metrics: PipelineMetrics
+    progress: Progress
+    send: Send
+    dead_letters: DeadLetters
+    fault: str = ""
+
+
 class BatchAgent:
     """Takes batches from the stream: events through the boundary, ticks to the engine."""
 
-    def __init__(
-        self,
-        s: WorkerSettings,
-        topology: Topology,
-        core: WorkerCore,
-        metrics: PipelineMetrics,
-        progress: Progress,
-        send: Send,
-        dead_letters: DeadLetters,
-        fault: str = "",
-    ) -> None:
-        self.s, self.topology, self.core, self.metrics = s, topology, core, metrics
-        self.progress, self.send, self.dead_letters, self.fault = (
-            progress,
-            send,
-            dead_letters,
-            fault,
-        )
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
 
     async def run(self, stream: faust.StreamT[bytes]) -> None:
         # Batches, so that the wait for the broker's acknowledgement of alerts (which
         # must come before the state that says "fired" is written) is paid once per
         # batch rather than once per alert.
-        s = self.s
+        s = self.parts.s
         batches = stream.take_events(s.batch_size, within=s.batch_window)  # type: ignore[attr-defined]
         async for batch in batches:
             await self.batch(batch)
 
     async def batch(self, batch: list[Any]) -> None:
-        s, core, progress = self.s, self.core, self.progress
+        s, core, progress = self.parts.s, self.parts.core, self.parts.progress
         sent: list[Any] = []
         latencies: list[float] = []
         owner: dict[str, Any] = {}  # dossier → the message whose partition it is in
@@ -93,7 +91,7 @@ class BatchAgent:
                 progress.last_event_wall = wall
                 progress.processed[message.partition] = message.offset
                 touched[message.partition] = event
-                if self.fault == "agent" and event.key == FAULT_SUBJECT.encode():
+                if self.parts.fault == "agent" and event.key == FAULT_SUBJECT.encode():
                     raise RuntimeError("injected fault (DOSSIERWATCH_INJECT_FAULT=agent)")
                 outcome = core.on_event(value, event.key, message.partition, wall)
                 if outcome.alerts:
@@ -101,11 +99,11 @@ class BatchAgent:
             if outcome.reject is not None:
                 _log_reject(outcome.reject, message)
                 sent.append(
-                    await self.dead_letters.reject(message, event.key, value, outcome.reject)
+                    await self.parts.dead_letters.reject(message, event.key, value, outcome.reject)
                 )
             for a in outcome.alerts:
                 sent.append(
-                    await self.send(
+                    await self.parts.send(
                         s.alerts_topic,
                         a.dossier.encode(),
                         encode_alert(a),
@@ -127,13 +125,13 @@ class BatchAgent:
             await asyncio.gather(*pending)  # the broker has them: now the state may say so
         now = time.time()
         for started in latencies:
-            self.metrics.latency.observe(max(now - started, 0.0))
+            self.parts.metrics.latency.observe(max(now - started, 0.0))
         self.write(owner, touched, now)
 
     def write(self, owner: dict[str, Any], touched: dict[int, Any], now: float) -> None:
         """The batch's states and the touched partitions' clocks, into their tables."""
-        table, clocks = self.topology.dossiers, self.topology.clocks
-        for key_text, new_state in self.core.store.take_writes().items():
+        table, clocks = self.parts.topology.dossiers, self.parts.topology.clocks
+        for key_text, new_state in self.parts.core.store.take_writes().items():
             key = key_text.encode()
             with writing_as(owner[key_text]):
                 if new_state is None:
@@ -143,7 +141,7 @@ class BatchAgent:
                     table[key] = new_state
         for partition, event in touched.items():
             with writing_as(event):
-                clocks[str(partition).encode()] = self.core.clock(partition).state(now)
+                clocks[str(partition).encode()] = self.parts.core.clock(partition).state(now)
 
 
 def _log_reject(r: Reject, message: Any) -> None:

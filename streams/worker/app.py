@@ -42,7 +42,7 @@ from streams.metrics import OpenDossierCollector, PipelineMetrics, StreamClockCo
 from streams.web import register_views
 from streams.web.auth import Guard
 from streams.worker import topology
-from streams.worker.agent import BatchAgent, Progress
+from streams.worker.agent import BatchAgent, Parts, Progress
 from streams.worker.core import TableStates, WorkerCore
 from streams.worker.dead_letters import DeadLetters
 from streams.worker.deadlines import Deadlines
@@ -90,8 +90,8 @@ def create_app(
         return await app.producer.send(topic, key, value, partition, None, headers)
 
     dead_letters = DeadLetters(s, send_direct)
-    parts = (s, t, core, metrics, progress, send_direct, dead_letters, fault)
-    agent, deadlines = BatchAgent(*parts), Deadlines(*parts)
+    parts = Parts(s, t, core, metrics, progress, send_direct, dead_letters, fault)
+    agent, deadlines = BatchAgent(parts), Deadlines(parts)
 
     @app.agent(t.source)
     async def process(stream: faust.StreamT[bytes]) -> None:

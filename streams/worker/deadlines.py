@@ -9,41 +9,20 @@ from typing import Any
 
 import structlog
 
-from streams.metrics import PipelineMetrics
-from streams.worker.agent import Progress, Send
-from streams.worker.core import WorkerCore
-from streams.worker.dead_letters import DeadLetters
+from streams.worker.agent import Parts
 from streams.worker.lag import unread
-from streams.worker.settings import WorkerSettings
-from streams.worker.topology import Topology
 
 log = structlog.get_logger("dossierwatch.worker")
 
 
 class Deadlines:
-    def __init__(
-        self,
-        s: WorkerSettings,
-        topology: Topology,
-        core: WorkerCore,
-        metrics: PipelineMetrics,
-        progress: Progress,
-        send: Send,
-        dead_letters: DeadLetters,
-        fault: str = "",
-    ) -> None:
-        self.s, self.topology, self.core, self.metrics = s, topology, core, metrics
-        self.progress, self.send, self.dead_letters, self.fault = (
-            progress,
-            send,
-            dead_letters,
-            fault,
-        )
+    def __init__(self, parts: Parts) -> None:
+        self.parts = parts
         self._lag_reported: set[int] = set()
 
     def _assigned(self) -> list[Any]:
-        consumer = self.topology.app.consumer
-        return [tp for tp in consumer.assignment() if tp.topic == self.s.events_topic]
+        consumer = self.parts.topology.app.consumer
+        return [tp for tp in consumer.assignment() if tp.topic == self.parts.s.events_topic]
 
     async def look(self) -> None:
         """Tick the dossiers due on their sources' stream clocks.
@@ -51,7 +30,11 @@ class Deadlines:
         Stream time decides, per partition and source, and only where the partition has
         no unread events: one of them may complete the dossier (a backlog after a
         restart, a replayed history), and firing first would raise a false alarm."""
-        consumer, progress, lag_gauge = self.topology.app.consumer, self.progress, self.metrics.lag
+        consumer, progress, lag_gauge = (
+            self.parts.topology.app.consumer,
+            self.parts.progress,
+            self.parts.metrics.lag,
+        )
         assigned = self._assigned()
         # The high-water marks the fetcher already saw (every fetch response carries
         # them): asking the broker here would take longer than the timer's interval.
@@ -70,15 +53,21 @@ class Deadlines:
         for gone in self._lag_reported - {tp.partition for tp in assigned}:
             lag_gauge.remove(str(gone))  # another worker reports it now
         self._lag_reported = {tp.partition for tp in assigned}
-        if self.fault == "timer" and progress.last_event_wall is not None:
+        if self.parts.fault == "timer" and progress.last_event_wall is not None:
             raise RuntimeError("injected fault (DOSSIERWATCH_INJECT_FAULT=timer)")
         wall = time.time()
-        for name, now in self.core.due(wall, sorted(tp.partition for tp in assigned), caught_up):
-            await self.send(self.s.ticks_topic, name.encode(), str(now).encode(), None)
+        for name, now in self.parts.core.due(
+            wall, sorted(tp.partition for tp in assigned), caught_up
+        ):
+            await self.parts.send(self.parts.s.ticks_topic, name.encode(), str(now).encode(), None)
 
     async def recover(self) -> None:
         """After a rebalance or a start: the clocks and the schedule from the tables."""
-        consumer, progress, core = self.topology.app.consumer, self.progress, self.core
+        consumer, progress, core = (
+            self.parts.topology.app.consumer,
+            self.parts.progress,
+            self.parts.core,
+        )
         assigned = self._assigned()
         for tp in assigned:
             try:
@@ -89,10 +78,10 @@ class Deadlines:
             progress.processed.pop(tp.partition, None)
         core.clocks.clear()
         for tp in assigned:
-            saved = self.topology.clocks.get(str(tp.partition).encode())
+            saved = self.parts.topology.clocks.get(str(tp.partition).encode())
             if saved:
                 core.clock(tp.partition).restore(saved)
-        self.dead_letters.forget()
+        self.parts.dead_letters.forget()
         count = core.rebuild()
         progress.recoveries += 1
         log.info("deadline index rebuilt", dossiers_waiting=count)
