@@ -51,7 +51,7 @@ from producers.simulator import simulate
 from streams.contract.alerts import Alert
 from streams.contract.events import DossierEvent, decode_event, event_from_dict
 from streams.core.calendar import to_instant
-from streams.core.dossier import FINISHED, Dossier
+from streams.core.dossier import Dossier
 from streams.core.engine import Engine
 from streams.core.store import DossierStore
 from streams.policy import builtin_book
@@ -231,9 +231,9 @@ def summarise(result: EngineRun) -> dict[str, int]:
         "alerts": len(alerts),
         "firing": sum(1 for a in alerts if a.status == "firing"),
         "resolved": sum(1 for a in alerts if a.status == "resolved"),
-        "held_at_end": len(engine.dossiers),
-        "open_at_end": sum(1 for d in engine.dossiers.values() if d.status not in FINISHED),
-        "heap_entries_at_end": len(engine.index),
+        "held_at_end": sum(1 for _ in engine.dossiers),
+        "open_at_end": sum(1 for _ in engine.open_dossiers()),
+        "heap_entries_at_end": sum(len(index) for index in engine.lanes.values()),
         "duplicates": engine.stats.duplicates,
         "evicted": engine.stats.evicted,
     }

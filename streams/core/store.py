@@ -43,10 +43,12 @@ def source_tag(source: str) -> int:
     return tag
 
 
-def pack(d: Dossier) -> bytes:
-    """The stored value of a dossier: header, then its state packed."""
+def pack(d: Dossier, tag: int | None = None) -> bytes:
+    """The stored value of a dossier: header, then its state packed (`tag`: the source's,
+    when the caller has it already)."""
     wake = _NO_WAKE if d.wake is None else d.wake
-    return _HEADER.pack(LAYOUT, wake, source_tag(d.source)) + _pack(d)
+    tag = source_tag(d.source) if tag is None else tag
+    return _HEADER.pack(LAYOUT, wake, tag) + _pack(d)
 
 
 def unpack(key: str, raw: bytes | memoryview) -> Dossier:
@@ -67,17 +69,28 @@ def live(raw: bytes) -> tuple[int, int] | None:
 
 
 class DossierStore(Mapping[str, Dossier]):
-    __slots__ = ("_raw",)
+    """The engine's dossiers in memory.  Besides what `pack` leaves out, the source's name
+    is left out too (the header's tag says it, and this store keeps the few names): a
+    replay of a million dossiers saves its bytes a million times."""
+
+    __slots__ = ("_names", "_raw")
 
     def __init__(self) -> None:
         self._raw: dict[str, bytes] = {}
+        self._names: dict[int, str] = {}  # source tag → name
 
     def __getitem__(self, key: str) -> Dossier:
-        return _unpack(key, self._raw[key])
+        return self._read(key, self._raw[key])
 
     def get(self, key: str, default: Dossier | None = None) -> Dossier | None:  # type: ignore[override]
         raw = self._raw.get(key)
-        return default if raw is None else _unpack(key, raw)
+        return default if raw is None else self._read(key, raw)
+
+    def _read(self, key: str, raw: bytes) -> Dossier:
+        d = _unpack(key, raw)
+        if not d.source:
+            d.source = self._names[_HEADER.unpack_from(raw)[2]]
+        return d
 
     def __iter__(self) -> Iterator[str]:
         return iter(self._raw)
@@ -90,7 +103,15 @@ class DossierStore(Mapping[str, Dossier]):
 
     def put(self, d: Dossier) -> None:
         """Store (or replace) the dossier's state, its wake-up included."""
-        self._raw[d.id] = pack(d)
+        source = d.source
+        tag = source_tag(source)
+        if tag not in self._names:
+            self._names[tag] = source
+        d.source = ""
+        try:
+            self._raw[d.id] = pack(d, tag)
+        finally:
+            d.source = source
 
     def live(self, key: str) -> tuple[int, int] | None:
         """The dossier's wake-up instant and source tag, read without decoding its state."""
@@ -99,16 +120,24 @@ class DossierStore(Mapping[str, Dossier]):
 
     def discard(self, key: str) -> Dossier | None:
         raw = self._raw.pop(key, None)
-        return None if raw is None else _unpack(key, raw)
+        return None if raw is None else self._read(key, raw)
 
 
 def _pack(d: Dossier) -> bytes:
     """The state without what the rest of it already says: the id (the store's key), the
-    current unit and officer (the last stays of the trails) and the units seen (the
-    trail's, while no unit is in it twice).  Blanked for the encoder, restored at once."""
-    key, unit, officer, seen = d.id, d.unit, d.officer, d.seen_units
+    wake-up (the header's), the current unit and officer (the last stays of the trails),
+    the units seen (the trail's, while no unit is in it twice), the start of the time
+    limit when it is the receipt and the last progress when it is the latest event.
+    Blanked for the encoder, restored at once."""
+    key, unit, officer, seen, wake = d.id, d.unit, d.officer, d.seen_units, d.wake
+    start, since = d.start, d.since
     trail, officers = d.trail, d.officers
     d.id = ""
+    d.wake = None  # the header has it
+    if start is not None and start == d.received_at:
+        d.start = None  # the time limit runs from the receipt (until a supplement)
+    if since == d.last_at:
+        d.since = 0  # progress at the latest event (instants are never 0: bounds)
     if trail and trail[-2] == unit:
         d.unit = ""  # never a unit's name (names are non-empty)
     if officers and officers[-2] == officer:
@@ -118,12 +147,19 @@ def _pack(d: Dossier) -> bytes:
     try:
         return encode_state(d)
     finally:
-        d.id, d.unit, d.officer, d.seen_units = key, unit, officer, seen
+        d.id, d.unit, d.officer, d.seen_units, d.wake = key, unit, officer, seen, wake
+        d.start, d.since = start, since
 
 
 def _unpack(key: str, raw: bytes | memoryview) -> Dossier:
     d = decode_state(memoryview(raw)[_HEADER.size :])
     d.id = key
+    wake = _HEADER.unpack_from(raw)[1]
+    d.wake = None if wake == _NO_WAKE else wake
+    if d.start is None and d.received_at is not None:
+        d.start = d.received_at
+    if d.since == 0:
+        d.since = d.last_at
     if d.unit == "" and d.trail:
         d.unit = str(d.trail[-2])
     if d.officer == "" and d.officers:
