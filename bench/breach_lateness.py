@@ -8,8 +8,13 @@ an appointment date (explicit due) spread over `--spread` seconds, starting once
 worker has read them all.  Meanwhile the source stays live: a trickle of unrelated events
 (`--trickle` per second) keeps every partition's stream clock fed, as the handling
 systems of a centre do during office hours.  Lateness in wall time = the overdue alert's
-record timestamp minus the due instant; in stream time = that minus how far the source's
-stream clock was behind the wall clock (`dossierwatch_source_behind_seconds`, sampled).
+record timestamp minus the due instant.  In stream time it is no larger: on a live
+source the stream clock never runs ahead of the wall clock (it is an event time plus the
+wall time since that event was read), so the wall-time figure bounds it from above.  The
+bench also scrapes /metrics as Prometheus would (`--scrape-every`, 15 s as deployed),
+because the scrape counts the whole table on the worker's event loop, and reports how
+long a scrape took and how far behind the wall clock the source's stream clock was then
+(`dossierwatch_source_behind_seconds`: it holds while the loop counts and events wait).
 The bench policy keeps the deadline rules but drops the near-due warnings, so every tick
 is a breach.  Target from the issue: p99 ≤ 1 s on a live source.
 """
@@ -26,6 +31,7 @@ import uuid
 from collections.abc import Iterator
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
+from typing import NamedTuple
 
 from kafka import KafkaConsumer, KafkaProducer
 from kafka_bench import (
@@ -76,28 +82,37 @@ def event(dossier: str, kind: str, data: dict[str, object]) -> tuple[bytes, byte
     return dossier.encode(), json.dumps(body).encode()
 
 
-def trickle(topic: str, rate: float, stop: threading.Event, port: str, behind: list[float]) -> None:
-    """Unrelated live events at `rate` per second until `stop`; samples how far the
-    source's stream clock is behind the wall clock every second."""
+def trickle(topic: str, rate: float, stop: threading.Event) -> None:
+    """Unrelated live events at `rate` per second until `stop`."""
     producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=0)
-    i, last_sample = 0, 0.0
+    i = 0
     while not stop.is_set():
         key, value = event(f"LIVE-{i:07d}", "dossier.assigned", {"unit": "A"})
         producer.send(topic, key=key, value=value)
         i += 1
-        if time.monotonic() - last_sample >= 1.0:
-            last_sample = time.monotonic()
-            gap = source_behind(port)
-            if gap is not None:
-                behind.append(gap)
         time.sleep(1 / rate)
     producer.flush(10)
     producer.close()
 
 
+def scrape(port: str, every: float, stop: threading.Event, samples: list[Sample]) -> None:
+    """Scrape /metrics every `every` seconds, as Prometheus does: how far the source's
+    stream clock is behind the wall clock, and how long the scrape took."""
+    while not stop.wait(every):
+        started = time.perf_counter()
+        gap = source_behind(port)
+        if gap is not None:
+            samples.append(Sample(gap, time.perf_counter() - started))
+
+
+class Sample(NamedTuple):
+    behind: float
+    scrape_seconds: float
+
+
 def source_behind(port: str) -> float | None:
     try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=2) as r:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
             for line in r.read().decode().splitlines():
                 if line.startswith('dossierwatch_source_behind_seconds{source="bench"}'):
                     return float(line.rsplit(" ", 1)[1])
@@ -115,6 +130,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--trickle", type=float, default=20.0, help="unrelated live events per second meanwhile"
+    )
+    parser.add_argument(
+        "--scrape-every",
+        type=float,
+        default=15.0,
+        help="seconds between two /metrics scrapes (deploy/prometheus: 15)",
     )
     args = parser.parse_args()
     ensure_broker()
@@ -154,13 +175,15 @@ def main() -> None:
         t_send = time.monotonic()
         produce_all(topics["events"], receipts())
         sent_s = time.monotonic() - t_send
-        behind: list[float] = []
+        samples: list[Sample] = []
         trickler = threading.Thread(
-            target=trickle,
-            args=(topics["events"], args.trickle, done_trickling, port, behind),
-            daemon=True,
+            target=trickle, args=(topics["events"], args.trickle, done_trickling), daemon=True
+        )
+        scraper = threading.Thread(
+            target=scrape, args=(port, args.scrape_every, done_trickling, samples), daemon=True
         )
         trickler.start()
+        scraper.start()
         late: dict[str, float] = {}
         done = threading.Event()
 
@@ -199,11 +222,12 @@ def main() -> None:
         done_trickling.set()
         reader.join(5)
         trickler.join(5)
+        scraper.join(35)
+        behind = [x.behind for x in samples]
+        scrapes = [x.scrape_seconds for x in samples]
         values = list(late.values())
         p50, p99 = percentile(values, 0.5), percentile(values, 0.99)
         lag = percentile(behind, 0.5) if behind else 0.0
-        stream = [v - lag for v in values]
-        s50, s99 = percentile(stream, 0.5), percentile(stream, 0.99)
         ready = "before" if read_all_at and read_all_at < first_due.timestamp() else "AFTER"
         print(
             f"{args.dossiers:,} open dossiers (sent in {sent_s:.1f} s, {total:,} events), "
@@ -215,10 +239,19 @@ def main() -> None:
             f"{'MET' if p99 <= 1.0 else 'NOT MET'})"
         )
         print(
-            f"stream clock behind the wall clock: median {lag * 1000:.0f} ms over"
-            f" {len(behind)} samples; stream-time lateness p50 {s50 * 1000:.0f} ms,"
-            f" p99 {s99 * 1000:.0f} ms ({'MET' if s99 <= 1.0 else 'NOT MET'})"
+            f"stream-time lateness ≤ wall-time lateness (the stream clock never runs ahead"
+            f" of the wall clock): p99 ≤ {p99 * 1000:.0f} ms"
+            f" ({'MET' if p99 <= 1.0 else 'NOT MET'})"
         )
+        if behind:
+            print(
+                f"/metrics every {args.scrape_every:g} s ({len(scrapes)} scrapes): one took"
+                f" median {percentile(scrapes, 0.5) * 1000:.0f} ms, max"
+                f" {max(scrapes) * 1000:.0f} ms; the stream clock was then behind the wall"
+                f" clock by median {lag * 1000:.0f} ms, max {max(behind) * 1000:.0f} ms"
+            )
+        else:
+            print("/metrics: NOT MEASURED (no scrape answered)")
         print(
             json.dumps(
                 {
@@ -227,9 +260,9 @@ def main() -> None:
                     "alerts": len(values),
                     "p50_ms": round(p50 * 1000),
                     "p99_ms": round(p99 * 1000),
-                    "stream_p50_ms": round(s50 * 1000),
-                    "stream_p99_ms": round(s99 * 1000),
                     "clock_behind_ms": round(lag * 1000),
+                    "scrape_every_s": args.scrape_every,
+                    "scrape_max_ms": round(max(scrapes, default=0) * 1000),
                     "max_ms": round(max(values) * 1000),
                     "read_before_first_due": ready == "before",
                 }

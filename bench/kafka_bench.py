@@ -96,6 +96,8 @@ def start_worker(prefix: str, app_id: str, log: Path, *extra: str) -> subprocess
         str(free_port()),
         "--log-level",
         "warning",
+        # Local bench workers only: the benches sample /metrics without a token.
+        "--public-metrics",
         *extra,
     ]
     with open(log, "ab") as out:

@@ -229,12 +229,82 @@ class PipelineMetrics:
                 self.unit_alerts.labels(self.unit(a.unit), a.rule).inc()
 
 
+class OpenDossierCount:
+    """Trong hạn / Sắp đến hạn / Quá hạn per unit as of `now`, one dossier at a time
+    (so that a driver can count a large table in slices between its other work)."""
+
+    def __init__(self, now: int, unit: Callable[[str | None], str], period: int) -> None:
+        self.now = now
+        self.unit = unit
+        self.period_start = now - period
+        self.period_days = period // DAY
+        self.open, self.at_risk = Tally[str](), Tally[str]()
+        self.overdue, self.waiting = Tally[str](), Tally[str]()
+        self.handled = Tally[tuple[str, str, str]]()
+        self.oldest = 0
+
+    def add(self, d: Dossier) -> None:
+        now, unit = self.now, self.unit(d.unit)
+        if d.status in (OPEN, SUPPLEMENT):
+            on_time = on_time_766(d, now)
+            self.handled[unit, "in_progress", "on_time" if on_time else "late"] += 1
+        elif (
+            d.status in (COMPLETED, DELIVERED)
+            and d.x is not None
+            and d.x.completed_at is not None
+            and d.x.completed_at >= self.period_start
+        ):
+            self.handled[unit, "finished", timeliness(d)] += 1
+        if d.status == OPEN:
+            self.open[unit] += 1
+            if d.due is not None and d.due < now:
+                self.overdue[unit] += 1
+                self.oldest = max(self.oldest, now - d.due)
+            elif deadline.is_near_due(d, now):
+                self.at_risk[unit] += 1
+        elif d.status == SUPPLEMENT:
+            self.waiting[unit] += 1
+
+    def families(self) -> Iterator[GaugeMetricFamily]:
+        yield _family(
+            "dossierwatch_open_dossiers",
+            "Open dossiers whose time limit runs, by unit (Đang xử lý)",
+            self.open,
+        )
+        yield _family(
+            "dossierwatch_at_risk_dossiers",
+            "Open dossiers past their first near-due warning (Sắp đến hạn)",
+            self.at_risk,
+        )
+        yield _family(
+            "dossierwatch_overdue_dossiers",
+            "Open dossiers past their due date (Quá hạn)",
+            self.overdue,
+        )
+        yield _family(
+            "dossierwatch_waiting_supplement_dossiers",
+            "Dossiers waiting for the citizen's documents (time limit stopped)",
+            self.waiting,
+        )
+        g = GaugeMetricFamily(
+            "dossierwatch_oldest_overdue_seconds",
+            "How long the most overdue open dossier has been overdue",
+        )
+        g.add_metric([], self.oldest)
+        yield g
+        yield _handled_family(self.handled, self.period_days)
+
+
 class OpenDossierCollector(Collector):
-    """Trong hạn / Sắp đến hạn / Quá hạn per unit, computed from the state at scrape time."""
+    """The open-dossier gauges, computed from the state at scrape time.
+
+    With `states`, a scrape counts every dossier itself.  Without, a driver that must not
+    hold its event loop that long counts ahead (`start`, then `add` in slices) and hands
+    the finished count over with `publish`; a scrape exports the last one published."""
 
     def __init__(
         self,
-        states: Callable[[], Iterable[Dossier]],
+        states: Callable[[], Iterable[Dossier]] | None,
         book: PolicyBook,
         clock: Callable[[], float] = time.time,
         max_units: int = 200,
@@ -245,62 +315,26 @@ class OpenDossierCollector(Collector):
         self.clock = clock
         self.unit = BoundedLabel(max_units)
         self.period = period_days * DAY
+        self.published: OpenDossierCount | None = None
 
     def describe(self) -> Iterator[GaugeMetricFamily]:
         return iter(())  # computed at scrape time; nothing to check at registration
 
+    def start(self) -> OpenDossierCount:
+        """A new, empty count as of the clock's present."""
+        return OpenDossierCount(int(self.clock()), self.unit, self.period)
+
+    def publish(self, count: OpenDossierCount) -> None:
+        self.published = count
+
     def collect(self) -> Iterator[GaugeMetricFamily]:
-        now = int(self.clock())
-        open_, at_risk, overdue, waiting = Tally[str](), Tally[str](), Tally[str](), Tally[str]()
-        handled = Tally[tuple[str, str, str]]()
-        oldest = 0
-        period_start = now - self.period
-        for d in self.states():
-            unit = self.unit(d.unit)
-            if d.status in (OPEN, SUPPLEMENT):
-                on_time = on_time_766(d, now)
-                handled[unit, "in_progress", "on_time" if on_time else "late"] += 1
-            elif (
-                d.status in (COMPLETED, DELIVERED)
-                and d.x is not None
-                and d.x.completed_at is not None
-                and d.x.completed_at >= period_start
-            ):
-                handled[unit, "finished", timeliness(d)] += 1
-            if d.status == OPEN:
-                open_[unit] += 1
-                if d.due is not None and d.due < now:
-                    overdue[unit] += 1
-                    oldest = max(oldest, now - d.due)
-                elif deadline.is_near_due(d, now):
-                    at_risk[unit] += 1
-            elif d.status == SUPPLEMENT:
-                waiting[unit] += 1
-        yield _family(
-            "dossierwatch_open_dossiers",
-            "Open dossiers whose time limit runs, by unit (Đang xử lý)",
-            open_,
-        )
-        yield _family(
-            "dossierwatch_at_risk_dossiers",
-            "Open dossiers past their first near-due warning (Sắp đến hạn)",
-            at_risk,
-        )
-        yield _family(
-            "dossierwatch_overdue_dossiers", "Open dossiers past their due date (Quá hạn)", overdue
-        )
-        yield _family(
-            "dossierwatch_waiting_supplement_dossiers",
-            "Dossiers waiting for the citizen's documents (time limit stopped)",
-            waiting,
-        )
-        g = GaugeMetricFamily(
-            "dossierwatch_oldest_overdue_seconds",
-            "How long the most overdue open dossier has been overdue",
-        )
-        g.add_metric([], oldest)
-        yield g
-        yield _handled_family(handled, self.period // DAY)
+        if self.states is None:
+            count = self.published or self.start()
+        else:
+            count = self.start()
+            for d in self.states():
+                count.add(d)
+        yield from count.families()
 
 
 # Every combination is reported for each unit with a handled dossier, zeros included, so

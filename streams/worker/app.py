@@ -73,9 +73,9 @@ def create_app(
         grace=graces(s.source_grace, s.default_grace),
         officer_key=officer_key,
     )
-    registry.register(
-        OpenDossierCollector(store.states, book, clock=lambda: core.stream_now(time.time()))
-    )
+    # Counted by the /metrics page in slices (pages.count_open_dossiers), not by the scrape.
+    gauges = OpenDossierCollector(None, book, clock=lambda: core.stream_now(time.time()))
+    registry.register(gauges)
     registry.register(StreamClockCollector(lambda: core.clocks.values(), metrics.source))
 
     async def send_direct(
@@ -107,7 +107,7 @@ def create_app(
         vitals.guard("timer", deadlines.look)
     )
     t.dossiers.on_recover(vitals.guard("recovery", deadlines.recover))
-    register_pages(app, s, registry, core, progress, vitals)
+    register_pages(app, s, registry, core, progress, vitals, gauges)
     register_views(app, table=t.dossiers, core=core, settings=s, book=book)
     app.dossierwatch_vitals = vitals  # type: ignore[attr-defined]
     return app

@@ -65,7 +65,8 @@ class TableStates:
         for key in list(self.table.keys()):
             if key.decode() not in self._writes:
                 yield key.decode()
-        yield from (k for k, v in self._writes.items() if v is not None)
+        # A copy: a scrape counting in slices reads on while the stream writes.
+        yield from [k for k, v in self._writes.items() if v is not None]
 
     def states(self) -> Iterator[Dossier]:
         """Every readable dossier (for the board and the metrics)."""

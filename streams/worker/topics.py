@@ -67,6 +67,10 @@ class TopicSpec:
     """Must have exactly `partitions` partitions (read with the events, or a table's
     changelog); the output topics only get that count when they are created."""
     replication: int = BROKER_DEFAULT
+    at_least: bool = False
+    """Not co-partitioned, but needs at least as many partitions as the events: the dead
+    letters of events partition p go to partition p, where a restarted worker looks for
+    the last one it sent (streams/worker/dead_letters.py)."""
 
 
 def changelog_topic(app_id: str, table: str) -> str:
@@ -82,7 +86,7 @@ def worker_topics(s: WorkerSettings, tables: Iterable[str] = TABLES) -> list[Top
         TopicSpec(s.events_topic, n, BIG_MESSAGES),
         TopicSpec(s.ticks_topic, n),
         TopicSpec(s.alerts_topic, n, copartitioned=False),
-        TopicSpec(s.dlq_topic, n, BIG_MESSAGES, copartitioned=False),
+        TopicSpec(s.dlq_topic, n, BIG_MESSAGES, copartitioned=False, at_least=True),
         *(
             TopicSpec(changelog_topic(s.app_id, table), n, COMPACTED, kind="changelog")
             for table in tables
@@ -208,6 +212,12 @@ def layout_problem(specs: Sequence[TopicSpec], counts: Mapping[str, int]) -> str
         )
     for spec in specs[1:]:
         actual = counts.get(spec.name)
+        need = ref_actual if ref_actual is not None else ref.partitions
+        if spec.at_least and actual is not None and actual < need:
+            return (
+                f"{spec.kind} {spec.name} has {actual} partitions but {ref.name} has {need}:"
+                f" it needs at least as many (add partitions to {spec.name})"
+            )
         if not spec.copartitioned or actual is None or actual == spec.partitions:
             continue
         what = "the tables" if spec.kind == "changelog" else spec.name

@@ -161,3 +161,17 @@ def test_an_unreachable_broker_is_one_line_quickly() -> None:
     assert elapsed < 6
     assert bootstrap in str(caught.value)
     assert "\n" not in str(caught.value)
+
+
+def test_a_dead_letter_topic_with_fewer_partitions_is_refused(settings: WorkerSettings) -> None:
+    """A DLQ with fewer partitions than the events is refused at start-up with one line,
+    instead of the agent dying on its first dead letter to a partition that is not there."""
+    create_topics(settings.bootstrap, [settings.events_topic], settings.partitions)
+    create_topics(settings.bootstrap, [settings.dlq_topic], 1)
+    settled(settings.bootstrap, [settings.events_topic, settings.dlq_topic])
+    with pytest.raises(TopicLayoutError) as caught:
+        ensure_topics(settings.bootstrap, worker_topics(settings), timeout=30)
+    message = str(caught.value)
+    assert "\n" not in message
+    assert f"{settings.dlq_topic} has 1 partitions" in message
+    assert "at least as many" in message
