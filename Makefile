@@ -75,12 +75,14 @@ bench: $(STAMP)
 	$(BIN)/python bench/memory_per_dossier.py
 	$(BIN)/python bench/replay_speed.py
 
-## Through the real broker (starts it): throughput vs a bare agent, latency, breach lateness.
+## Through the real broker (starts it): throughput vs a bare agent, latency, breach lateness,
+## live against replay.
 bench-pipeline: $(STAMP)
 	bash deploy/kafka/kafkactl.sh up
 	$(BIN)/python bench/pipeline_throughput.py
 	$(BIN)/python bench/pipeline_latency.py
 	$(BIN)/python bench/breach_lateness.py
+	$(BIN)/python bench/live_vs_replay.py
 
 ## The compose stack's secrets, into ./secrets (git-ignored): tokens, keys, webhook tokens.
 secrets: $(STAMP)

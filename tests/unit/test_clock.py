@@ -58,14 +58,36 @@ def test_judging_waits_for_the_grace_and_the_settle() -> None:
     c.read("cms", T0, wall=0.0)
     assert c.judge("portal", 0.0) == T0 - 601
     assert c.judge("cms", 0.0) == T0 - 1
-    assert c.judge("cms", 0.25) == T0  # rounded up: a timer at T0 − 1 is past
+    assert c.judge("cms", 0.25) == T0 - 1  # a tie with the event at T0 may still come
+    assert c.judge("cms", 1.25) == T0 + 1  # rounded up: a timer at T0 is past
 
 
 def test_a_timer_fires_as_soon_as_the_clock_is_past_it() -> None:
     """Without settle or grace, the judge is the clock rounded up."""
     c = SourceClocks()
+    c.read("s", T0 + 0.5, wall=0.0)
+    assert [c.judge("s", w) for w in (0.0, 0.3, 0.5, 0.7)] == [T0 + 1] * 3 + [T0 + 2]
+
+
+def test_a_timer_at_the_second_of_the_latest_event_waits_a_second_for_ties() -> None:
+    """After an event stamped at the whole second T0, a timer at T0 waits until the clock
+    is a second past it, as more events stamped T0 may follow (replay applies them
+    first); a later event ends the wait at once."""
+    c = SourceClocks()
     c.read("s", T0, wall=0.0)
-    assert (c.judge("s", 0.0), c.judge("s", 0.1), c.judge("s", 1.0)) == (T0, T0 + 1, T0 + 1)
+    assert [c.judge("s", w) for w in (0.0, 0.1, 0.99, 1.0)] == [T0, T0, T0, T0 + 1]
+    assert c.read("s", T0, wall=0.5) == 0  # the tie arrives: on time, nothing fired
+    c.read("s", T0 + 60, wall=0.6)
+    assert c.judge("s", 0.6) == T0 + 60  # a later event: timers before it fire
+
+
+def test_the_tie_wait_never_holds_a_replay() -> None:
+    """Replayed (held) clocks judge at the event rounded up, exactly as before."""
+    c = SourceClocks(held=True)
+    c.read("s", T0, wall=0.0)
+    assert c.judge("s", 5.0) == T0
+    c.read("s", T0 + 0.5, wall=5.0)
+    assert c.judge("s", 9.0) == T0 + 1
 
 
 def test_a_saved_clock_resumes_where_it_stopped() -> None:
