@@ -29,6 +29,11 @@ ALERTNAMES: dict[str, str] = {
     "supplement_expired": "DossierSupplementExpired",
     "reschedule_late": "DossierRescheduleLate",
     "reschedule_repeated": "DossierRescheduleRepeated",
+    "intake_notice": "DossierIntakeNotice",
+    "appointment_beyond_limit": "DossierAppointmentBeyondLimit",
+    "refusal_late": "DossierRefusalLate",
+    "step_late": "DossierStepLate",
+    "paper_transfer_late": "DossierPaperTransferLate",
 }
 
 _ESCALATION = re.compile(r"escalation_(\d+)")

@@ -89,6 +89,36 @@ _RULES: dict[str, tuple[str, str, str, str]] = {
         "Hồ sơ {d} bị hẹn lại quá một lần",
         "Dossier {d} was given a new appointment date more than once",
     ),
+    "intake_notice": (
+        "Hồ sơ trực tuyến chờ tiếp nhận",
+        "Online submission waiting",
+        "Hồ sơ trực tuyến {d} chưa có cán bộ tiếp nhận sau 2 giờ làm việc",
+        "Online dossier {d} has no receiving officer 2 working hours after submission",
+    ),
+    "appointment_beyond_limit": (
+        "Hẹn trả vượt thời hạn",
+        "Appointment beyond the legal limit",
+        "Ngày hẹn trả của hồ sơ {d} muộn hơn thời hạn giải quyết theo quy định",
+        "The due date given for dossier {d} is later than the procedure's legal limit allows",
+    ),
+    "refusal_late": (
+        "Từ chối quá hạn",
+        "Late refusal",
+        "Hồ sơ {d} bị từ chối sau khi đã quá hạn giải quyết",
+        "Dossier {d} was refused after its time limit had passed",
+    ),
+    "step_late": (
+        "Trễ hạn bước xử lý",
+        "Step overdue",
+        "{unit} giữ hồ sơ {d} quá thời hạn ghi trên phiếu kiểm soát",
+        "{unit} has held dossier {d} past its deadline on the routing slip",
+    ),
+    "paper_transfer_late": (
+        "Chuyển hồ sơ giấy trễ",
+        "Late paper transfer",
+        "Hồ sơ giấy {d} chưa được chuyển liên thông trong 01 ngày làm việc",
+        "The paper file of dossier {d} was not sent across levels within 1 working day",
+    ),
 }
 
 

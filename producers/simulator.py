@@ -449,8 +449,8 @@ def _begin(
     elif b.t % DAY < _TRANSFER_CUTOFF:  # art 18(2): the same working day…
         room = _wh_between(b.t, b.t - b.t % DAY + _PM_END)
         b.t = _add_wh(b.t, rng.randint(60, max(60, min(2 * HOUR, room - 60))))
-    else:  # …or at the start of the next one when received after 15:00
-        b.t = _nth_working_day(b.t // DAY, 1) * DAY + _AM_START + rng.randint(0, 1800)
+    else:  # …or at the start of the next one when received after 15:00: as it opens
+        b.t = _nth_working_day(b.t // DAY, 1) * DAY + _AM_START
     b.add("transferred", {"from_unit": one_stop, "to_unit": proc.unit, "reason": "for_handling"})
     b.unit = proc.unit
     b.assign(b.fresh_specialist(proc.unit), (0.1, 0.5) if proc.capacity_wh < 40 else (0.1, 2.0))

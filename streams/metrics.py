@@ -33,6 +33,7 @@ from streams.core.clock import SourceClocks
 from streams.core.detectors import deadline
 from streams.core.dossier import COMPLETED, DELIVERED, OPEN, SUPPLEMENT, Dossier
 from streams.core.figures import on_time_766, timeliness
+from streams.core.holidays import HolidayTable
 from streams.core.policy import PolicyBook
 
 OTHER = "other"
@@ -167,6 +168,8 @@ class PipelineMetrics:
         for t in sorted(TYPE_NAMES):
             self.events.labels(t)
         self._by_type = {t: self.events.labels(t) for t in TYPE_NAMES}
+        # Computed at scrape time from the policies' holiday tables, on the same registry.
+        registry.register(DerivedYearCollector(book))
 
     # -- the engine's observer (streams.core.engine.Observer) ------------------------
 
@@ -423,3 +426,35 @@ class StreamClockCollector(Collector):
         yield behind
         yield times
         yield last_read
+
+
+class DerivedYearCollector(Collector):
+    """The years some calendar counted in days off derived from the Labour Code's rule
+    rather than the published table, at scrape time: their swaps and bridges are unknown,
+    so limits reaching into them may end a day or two early or late."""
+
+    def __init__(self, book: PolicyBook) -> None:
+        # One table per distinct holiday table: the built-in policies share one.
+        tables: dict[int, HolidayTable] = {}
+        for p in book.policies:
+            for spec in (p.calendar.spec, *p.unit_calendars.values()):
+                if spec.national_holidays:
+                    tables[id(spec.holidays)] = spec.holidays
+        self.tables = list(tables.values())
+
+    def describe(self) -> Iterator[GaugeMetricFamily]:
+        return iter(())
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        g = GaugeMetricFamily(
+            "dossierwatch_calendar_year_derived",
+            "1 for each year a calendar counted with days off derived from the Labour Code"
+            " (no official table loaded: swaps and make-up Saturdays unknown, limits may be"
+            " off by a day or more); load the official days-off table for that year into"
+            " streams/policy/holidays-vn.toml",
+            labels=["year"],
+        )
+        years = sorted({y for table in self.tables for y in table.derived_years_used()})
+        for year in years:
+            g.add_metric([str(year)], 1)
+        yield g

@@ -24,6 +24,11 @@ SUPPLEMENT_REPEATED = "supplement_repeated"
 SUPPLEMENT_EXPIRED = "supplement_expired"
 RESCHEDULE_LATE = "reschedule_late"
 RESCHEDULE_REPEATED = "reschedule_repeated"
+INTAKE_NOTICE = "intake_notice"
+APPOINTMENT_BEYOND_LIMIT = "appointment_beyond_limit"
+REFUSAL_LATE = "refusal_late"
+STEP_LATE = "step_late"
+PAPER_TRANSFER_LATE = "paper_transfer_late"
 
 RULES: tuple[str, ...] = (
     DEADLINE,
@@ -40,6 +45,11 @@ RULES: tuple[str, ...] = (
     SUPPLEMENT_EXPIRED,
     RESCHEDULE_LATE,
     RESCHEDULE_REPEATED,
+    INTAKE_NOTICE,
+    APPOINTMENT_BEYOND_LIMIT,
+    REFUSAL_LATE,
+    STEP_LATE,
+    PAPER_TRANSFER_LATE,
 )
 
 WARNING_RULES = frozenset(RULES) - {

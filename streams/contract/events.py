@@ -82,6 +82,8 @@ class ReceivedData(msgspec.Struct, frozen=True):
 class AssignedData(msgspec.Struct, frozen=True):
     unit: Name
     officer: str | None = None
+    step_due: AwareDatetime | None = None
+    """The deadline the routing slip gives this unit for its step (art 20(2))."""
 
 
 class TransferredData(msgspec.Struct, frozen=True):
@@ -89,6 +91,12 @@ class TransferredData(msgspec.Struct, frozen=True):
     to_unit: Name
     reason: str | None = None
     officer: str | None = None
+    step_due: AwareDatetime | None = None
+    """The deadline the routing slip gives `to_unit` for its step (art 20(2))."""
+    across_levels: bool = False
+    """To an agency at another administrative level (art 20(1)(a))."""
+    medium: Literal["electronic", "paper"] = "electronic"
+    """What moved: the electronic dossier (at once) or the paper file (within 1 working day)."""
 
 
 class ConsultationRequestedData(msgspec.Struct, frozen=True):

@@ -16,11 +16,14 @@ from datetime import datetime
 
 from streams.contract.alerts import Alert
 from streams.contract.events import (
+    Assigned,
     ConsultationRequested,
     DossierEvent,
     InvalidEvent,
     Received,
     Rescheduled,
+    Returned,
+    Transferred,
     decode_event,
 )
 from streams.core.calendar import CalendarRangeError, day_to_date, local_day, to_instant
@@ -92,6 +95,8 @@ def check_bounds(event: DossierEvent, bounds: Bounds) -> None:
         _in_window("data.reply_due", event.data.reply_due, bounds)
     elif isinstance(event, Rescheduled):
         _in_window("data.new_due", event.data.new_due, bounds)
+    elif isinstance(event, (Assigned, Transferred, Returned)) and event.data.step_due is not None:
+        _in_window("data.step_due", event.data.step_due, bounds)
 
 
 def _in_window(field: str, when: datetime, bounds: Bounds) -> None:

@@ -13,7 +13,9 @@ is exact).  The legal counting rules (Civil Code arts 147–148):
 
 "Working-day time" weighs every working day as a whole 24 hours, which is what a limit
 in days measures; "working hours" follow the unit's office hours, which is what the
-8-working-hour online acceptance rule measures.
+8-working-hour online acceptance rule measures.  A unit that receives on Saturday
+(or Sunday) has those hours on an ordinary weekend but none on a weekend inside a
+holiday break (a run of days off holding a national or extra day off, e.g. Tết).
 
 The calendar answers for the local years FIRST_YEAR–LAST_YEAR only.  Events come from
 outside: a date in year 1 or 9999, or a limit of 99,999 working days, is rejected with
@@ -263,31 +265,77 @@ class WorkingCalendar:
         weekly = self.spec.weekly_hours
         weekday_hours = weekly.get(0, DEFAULT_HOURS)
         totals: dict[tuple[Span, ...], int] = {}
-        flags: list[bool] = []
-        spans: list[tuple[Span, ...]] = []
-        secs: list[int] = []
         one = timedelta(days=1)
         d = day_to_date(first)
+        dates: list[date] = []
         for _ in range(end - first):
-            working = self._is_working(d)
+            dates.append(d)
+            d += one
+        flags = [self._is_working(d) for d in dates]
+        closed = self._holiday_breaks(dates, flags)
+        spans: list[tuple[Span, ...]] = []
+        secs: list[int] = []
+        for d, working, in_break in zip(dates, flags, closed, strict=True):
             weekday = d.weekday()
             if working:
-                # A make-up Saturday is worked like a weekday.
-                hours = weekly.get(weekday) or weekday_hours
-            elif weekday >= 5 and not self._is_holiday(d):
+                # A make-up Saturday is worked like a weekday, whatever the unit's own
+                # Saturday (reception) hours are.
+                hours = weekday_hours if weekday >= 5 else weekly.get(weekday) or weekday_hours
+            elif weekday >= 5 and not in_break:
                 # Days off by law still have hours where a unit receives on them, e.g.
-                # Saturday morning; a holiday never does.
+                # Saturday morning; a holiday break never does.
                 hours = weekly.get(weekday, ())
             else:
                 hours = ()
             total = totals.get(hours)
             if total is None:
                 total = totals[hours] = sum(end_ - start for start, end_ in hours)
-            flags.append(working)
             spans.append(hours)
             secs.append(total)
-            d += one
         return flags, spans, secs
+
+    def _holiday_breaks(self, dates: list[date], flags: list[bool]) -> list[bool]:
+        """Which of `dates` (consecutive, `flags` their working days) lie in a holiday break.
+
+        A break is a maximal run of consecutive days that are not working days containing
+        at least one day off (national or the unit's own), e.g. Tết from the Saturday
+        before to the Sunday after.  Only a Saturday or Sunday with office hours needs the
+        answer, so only runs holding one are examined; a run cut by the ends of `dates` is
+        followed outside them through `_is_working`, not through the coverage.
+        """
+        out = [False] * len(dates)
+        weekly = self.spec.weekly_hours
+        if not (weekly.get(5) or weekly.get(6)):
+            return out
+        n, i = len(dates), 0
+        while i < n:
+            if flags[i]:
+                i += 1
+                continue
+            j = i
+            while j < n and not flags[j]:
+                j += 1
+            run = dates[i:j]
+            if any(d.weekday() >= 5 and weekly.get(d.weekday()) for d in run) and (
+                any(self._is_holiday(d) for d in run)
+                or (i == 0 and self._run_has_day_off(run[0], -1))
+                or (j == n and self._run_has_day_off(run[-1], 1))
+            ):
+                out[i:j] = [True] * (j - i)
+            i = j
+        return out
+
+    def _run_has_day_off(self, d: date, step: int) -> bool:
+        """Whether a day off lies among the non-working days next to `d`, walking by `step`
+        days until a working day or the end of the supported years."""
+        one = timedelta(days=step)
+        first, last = date(FIRST_YEAR, 1, 1), date(LAST_YEAR, 12, 31)
+        d += one
+        while first <= d <= last and not self._is_working(d):
+            if self._is_holiday(d):
+                return True
+            d += one
+        return False
 
     # -- days ---------------------------------------------------------------------
 
@@ -375,7 +423,16 @@ class WorkingCalendar:
         return day_start(self.nth_working_day_after(local_day(instant), n) + 1)
 
     def add_calendar_days(self, instant: int, n: int) -> int:
-        """24:00 of the nth calendar day after, rolled forward off a day off (art 148)."""
+        """24:00 of the nth calendar day after the local day of `instant`, rolled to 24:00 of
+        the next working day when that day is not a working day (Civil Code arts 147–148).
+
+        The one function for every period in days (a `30d` time limit, the 15-day wait
+        for a supplement): art 147 leaves out the day of the event, so day 1 is the day
+        after; art 148 ends the period at 24:00 of its last day, or, when that day is a
+        weekly rest day or a holiday, at 24:00 of the working day after it.  A make-up
+        Saturday is a working day, so a period can end on one.  The result is never
+        before 24:00 of the nth day, hence never less than n × 24 hours after `instant`.
+        """
         if not FIRST_INSTANT <= instant <= END_INSTANT:
             # Only the last day is looked up, so check the first: year 1 plus a million
             # days is no deadline.
@@ -428,8 +485,8 @@ class WorkingCalendar:
     # -- working hours --------------------------------------------------------------
 
     def _hours(self, day: int) -> tuple[Span, ...]:
-        """The office hours of local `day`: a working day's, or a day off's where a unit
-        receives on it (e.g. Saturday morning, not on a holiday); see `_days`."""
+        """The office hours of local `day`: a working day's, or a weekend day's where a unit
+        receives on it (e.g. Saturday morning, not in a holiday break); see `_days`."""
         cov = self._covering(day)
         return cov.spans[day - cov.base]
 

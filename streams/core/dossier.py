@@ -70,6 +70,9 @@ class Extra(msgspec.Struct, array_like=True, gc=False):
     completed_at: int | None = None
     late: bool = False
     rewind: Rewind | None = None  # set while timers have fired since the last event
+    appointed: int | None = None  # a re-appointed date given unlawfully: shown, not judged by
+    steps: tuple[tuple[str, int, int, int], ...] = ()  # routing slip: (unit, arrived, due, left|0)
+    paper_due: int | None = None  # the paper file must cross levels by then; 0 once it has
 
 
 class Dossier(msgspec.Struct, array_like=True, gc=False):
@@ -112,6 +115,9 @@ STALL_BIT = 1 << 12
 TRANSFER_BIT = 1 << 13
 ACCEPTANCE_BIT = 1 << 14
 EXPIRY_BIT = 1 << 15
+INTAKE_BIT = 1 << 16
+STEP_BIT = 1 << 17  # the open routing-slip step's lateness fired
+PAPER_BIT = 1 << 18  # the paper file's lateness fired
 DEADLINE_MASK = (1 << 12) - 1
 
 _state_encoder = msgspec.msgpack.Encoder()

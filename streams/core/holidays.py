@@ -4,9 +4,13 @@ Announced years are authoritative: a `HolidayTable` is given them as data (loade
 streams.policy from streams/policy/holidays-vn.toml; the core reads no file).  For any
 other year the days off are derived from Labour Code 2019 arts 112 and 111(3): 1/1; Tết
 five days (the last day of the lunar year and the first four of the new one); Hùng Kings
-10/3 lunar; 30/4; 1/5; 2/9 plus 3/9; a holiday on a Saturday or Sunday gives the next
-working day off.  The yearly swaps the government announces cannot be derived, so a
-replay over an unannounced year is approximate.
+10/3 lunar; 30/4; 1/5; 2/9 plus one adjacent day (see `_national_day_pair`); from 2026
+Vietnamese Culture Day 24/11 — each year as the code then in force had them
+(`statutory_days`: Tết 4 days and no Hùng Kings or second September day in earlier
+codes); a holiday on a Saturday or Sunday gives the next working day off.  The yearly
+swaps the government announces cannot be derived, so a replay over an unannounced year
+is approximate, and the table records each year it answered that way
+(`HolidayTable.derived_years_used`) so that an operator can be told.
 
 The lunar calendar is Hồ Ngọc Đức's astronomical algorithm at UTC+7, which is what makes
 the Vietnamese Tết differ from the Chinese New Year in some years (e.g. 1985, 2007).
@@ -122,19 +126,62 @@ class YearDaysOff:
     announced: bool
 
 
-def _derived(year: int) -> YearDaysOff:
+CULTURE_DAY_FROM = 2026
+"""Vietnamese Culture Day, 24/11, is a paid day off from 1 July 2026 (Resolution
+28/2026/QH16, as reported; the announced 2026 and 2027 rows list it)."""
+
+
+def _national_day_pair(year: int) -> date:
+    """The day the Prime Minister adds to 2/9 (Labour Code 2019 art 112(1)(đ)).
+
+    The code says only "one day before or after".  Every announcement since the code took
+    effect picks the side that joins the holiday to a weekend, and the day before when 2/9
+    is a Wednesday: 2021 Thu → Fri 3/9; 2022 Fri → Thu 1/9; 2023 Sat → Fri 1/9; 2024
+    Mon → Tue 3/9; 2025 Tue → Mon 1/9; 2026 Wed → Tue 1/9 (Mon 31/8 swapped on top);
+    2027 Thu → Fri 3/9.  On a Sunday 2/9 the day after is taken: either side then gives
+    Monday 3/9 and Tuesday 4/9 off once the weekend rule moves the Saturday or Sunday.
+    """
+    national = date(year, 9, 2)
+    after = national.weekday() in (0, 3, 6)  # Monday, Thursday, Sunday
+    return national + timedelta(days=1 if after else -1)
+
+
+LABOUR_CODE_2012_FROM = 2013
+"""Labour Code 2012 (in force 1 May 2013, so from Tết 2014 in practice; 2013's Tết had
+passed) gave Tết 5 days; before it, Tết was 4 days (Labour Code 1994 art 73)."""
+LABOUR_CODE_2019_FROM = 2021
+"""Labour Code 2019 (in force 1 January 2021) added a day next to 2/9 (art 112(1)(đ))."""
+HUNG_KINGS_FROM = 2007
+"""The Hùng Kings' commemoration became a paid day off in 2007 (Labour Code amended 2007)."""
+
+
+def statutory_days(year: int) -> tuple[date, ...]:
+    """The Labour Code's holidays of `year` as the code in force that year had them, in
+    order, before a weekend moves any of them (a day twice when two holidays coincide):
+    an inspector replaying 2018 is judged by 2018's days off, not today's."""
     new_year = tet(year)
-    statutory = [
+    tet_days = 5 if year > LABOUR_CODE_2012_FROM else 4  # the last day of the year, then 3 or 4
+    days = [
         date(year, 1, 1),
-        *(new_year + timedelta(days=i) for i in range(-1, 4)),
-        lunar_to_solar(10, 3, year),
+        *(new_year + timedelta(days=i) for i in range(-1, tet_days - 1)),
         date(year, 4, 30),
         date(year, 5, 1),
         date(year, 9, 2),
-        date(year, 9, 3),
     ]
+    if year >= HUNG_KINGS_FROM:
+        days.append(lunar_to_solar(10, 3, year))
+    if year >= LABOUR_CODE_2019_FROM:
+        days.append(_national_day_pair(year))
+    if year >= CULTURE_DAY_FROM:
+        days.append(date(year, 11, 24))
+    # Not deduplicated: Hùng Kings can fall on 30/4 or 1/5, and each holiday is a day off.
+    return tuple(sorted(days))
+
+
+def _derived(year: int) -> YearDaysOff:
+    statutory = statutory_days(year)
     off: set[date] = set()
-    for day in sorted(statutory):
+    for day in statutory:
         if day.weekday() < 5 and day not in off:
             off.add(day)
             continue
@@ -153,16 +200,34 @@ def derived(year: int) -> YearDaysOff:
 
 
 class HolidayTable:
-    """The days off of every year: the announced ones as given, the others derived."""
+    """The days off of every year: the announced ones as given, the others derived.
 
-    __slots__ = ("_announced",)
+    It remembers which years it had to derive (`derived_years_used`): a calendar asked
+    about such a year counts in approximate days off, and the metrics say so.
+    """
+
+    __slots__ = ("_announced", "_derived_used")
 
     def __init__(self, announced: Mapping[int, YearDaysOff] | None = None) -> None:
         self._announced = dict(announced or {})
+        self._derived_used: set[int] = set()
 
     def days_off(self, year: int) -> YearDaysOff:
         """The weekday days off and make-up Saturdays of civil servants in `year`."""
-        return self._announced.get(year) or derived(year)
+        found = self._announced.get(year)
+        if found is not None:
+            return found
+        self._derived_used.add(year)
+        return derived(year)
+
+    def derived_years_used(self) -> tuple[int, ...]:
+        """The years answered so far by the Labour Code's rule instead of the table, in order.
+
+        A calendar asks for every year it precomputes (a year's margin around the dates it
+        is asked about, growing in steps of years), so a year can appear here shortly
+        before any dossier's dates reach it: early enough to load its table.
+        """
+        return tuple(sorted(self._derived_used.copy()))  # copy: a scrape may run in a thread
 
 
 DERIVED_ONLY = HolidayTable()

@@ -46,6 +46,7 @@ from streams.core.detectors import (
     deadline,
     one_stop,
     referrals,
+    routing,
     stall,
 )
 from streams.core.dossier import (
@@ -88,6 +89,17 @@ def compute_due(limit: str, start: int, p: Policy) -> int:
     if tl.kind == "wh":
         return cal.add_working_hours(start, int(tl.amount * 3600))
     return start + int(tl.amount * 3600)
+
+
+def restarted_due(start: int, due: int, complete_again: int, p: Policy) -> int:
+    """The new due instant when a limit given as an appointment date restarts "from the
+    beginning" (art 19(5)): the whole working days it granted — those after the day the
+    limit started, up to the due date's own day — counted again from the day after the
+    dossier is complete, ending at 24:00 (art 147).  Never part days: a due date of 17:00
+    granted that day whole."""
+    cal = p.calendar
+    granted = cal.working_days_between(local_day(start) + 1, local_day(due - 1) + 1)
+    return cal.add_working_days(complete_again, granted)
 
 
 # -- timers -------------------------------------------------------------------------
@@ -349,6 +361,8 @@ def _reopened(d: Dossier, aid: str, unit: str | None, event: Any, t: int) -> Ale
 
 def _move(ctx: Ctx, d: Dossier, unit: str, t: int) -> None:
     was = d.unit
+    if unit != was:
+        routing.step_ended(ctx, d, t)
     referrals.moved_to_unit(ctx, d, unit, t)
     if was == ctx.policy.one_stop_unit and unit != was:
         one_stop.left_one_stop(ctx, d, t)
@@ -379,6 +393,9 @@ def _on_received(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
         # progress towards it and how to count afresh after a supplement.
         d.limit = sys.intern(data.time_limit) if data.time_limit else None
         d.due = to_instant(data.due)  # as stated, even if already past: that is news
+        legal = data.time_limit or (str(proc.time_limit) if proc else None)
+        if legal is not None:
+            deadline.check_appointment(ctx, d, compute_due(legal, t, p), legal, t)
     else:
         d.limit = sys.intern(
             data.time_limit or (str(proc.time_limit) if proc else str(p.default_time_limit))
@@ -389,18 +406,30 @@ def _on_received(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
 
 
 def _on_assigned(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
-    if e.data.unit != d.unit:
-        _move(ctx, d, e.data.unit, t)
-    if e.data.officer:
-        referrals.moved_to_officer(ctx, d, e.data.officer, t)
+    data: events.AssignedData = e.data
+    if data.unit != d.unit:
+        _move(ctx, d, data.unit, t)
+    if data.officer:
+        referrals.moved_to_officer(ctx, d, data.officer, t)
+        if d.status == SUBMITTED:
+            one_stop.picked_up(ctx, d, t)
+    if data.step_due is not None:
+        routing.step_started(ctx, d, data.unit, to_instant(data.step_due), t)
 
 
 def _on_transferred(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
-    _move(ctx, d, e.data.to_unit, t)
-    if e.data.officer:
-        referrals.moved_to_officer(ctx, d, e.data.officer, t)
+    data: events.TransferredData = e.data
+    _move(ctx, d, data.to_unit, t)
+    if data.officer:
+        referrals.moved_to_officer(ctx, d, data.officer, t)
+        if d.status == SUBMITTED:
+            one_stop.picked_up(ctx, d, t)
     else:
         d.officer = None
+    if data.step_due is not None:
+        routing.step_started(ctx, d, data.to_unit, to_instant(data.step_due), t)
+    if data.across_levels:
+        routing.transferred_across_levels(ctx, d, data.medium == "paper", t)
 
 
 def _on_consultation_requested(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
@@ -442,9 +471,7 @@ def _on_supplement_received(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
     if d.limit is not None:
         d.due = compute_due(d.limit, t, p)
     elif old_start is not None and old_due is not None:
-        # An appointment date given at receipt: the same working time, counted afresh.
-        span = p.calendar.working_seconds_between(old_start, old_due)
-        d.due = p.calendar.add_working_seconds(t, span)
+        d.due = restarted_due(old_start, old_due, t, p)
     d.status = OPEN
     deadline.rearm(ctx, d, t, "supplement received: the time limit restarts from zero")
     d.deadline_next = deadline.next_at(d, p)
@@ -454,7 +481,9 @@ def _on_rescheduled(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
     if d.status not in (OPEN, SUPPLEMENT):
         return
     new_due = to_instant(e.data.new_due)
-    citizen.rescheduled(ctx, d, new_due, t)
+    if not citizen.rescheduled(ctx, d, new_due, t):
+        d.extra().appointed = new_due  # what the citizen was told; the law's date rules
+        return
     d.due = new_due
     deadline.rearm(ctx, d, t, f"re-appointed to {to_iso(new_due)}")
     d.deadline_next = deadline.next_at(d, ctx.policy)
@@ -470,6 +499,8 @@ def _finish(ctx: Ctx, d: Dossier, status: Status, t: int, why: str) -> None:
 
 
 def _on_completed(ctx: Ctx, d: Dossier, e: Any, t: int) -> None:
+    if e.data.outcome == "refused":
+        deadline.check_refusal(ctx, d, t)
     _finish(ctx, d, COMPLETED, t, f"dossier completed ({e.data.outcome}) at {to_iso(t)}")
 
 

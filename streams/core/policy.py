@@ -113,9 +113,11 @@ class Policy:
     max_consultations: int = 2
     one_stop_unit: str = "ONE_STOP"
     transfer_cutoff: int = 15 * 3600
-    next_day_transfer_grace: int = 3600
+    next_day_transfer_grace: int = 0
     online_acceptance_working_hours: float = 8
+    online_notice_working_hours: float = 2
     supplement_request_working_days: int = 3
+    paper_transfer_working_days: int = 1
     supplement_wait_days: int = 15
     max_supplement_requests: int = 1
     reschedule_notice_working_days: int = 1

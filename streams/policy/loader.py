@@ -108,9 +108,11 @@ class _Consultation(_Strict):
 class _OneStop(_Strict):
     unit: Text = "ONE_STOP"
     transfer_cutoff: str = "15:00"
-    next_day_transfer_grace_minutes: Count = 60
+    next_day_transfer_grace_minutes: Count = 0
     online_acceptance_working_hours: Annotated[float, msgspec.Meta(ge=0)] = 8.0
+    online_notice_working_hours: Annotated[float, msgspec.Meta(ge=0)] = 2.0
     supplement_request_working_days: Count = 3
+    paper_transfer_working_days: Annotated[int, msgspec.Meta(gt=0)] = 1
     supplement_wait_days: Annotated[int, msgspec.Meta(gt=0)] = 15
     max_supplement_requests: Count = 1
     reschedule_notice_working_days: Count = 1
@@ -277,7 +279,9 @@ def _build(f: _PolicyFile, source: str, holidays: HolidayTable) -> Policy:
         transfer_cutoff=cutoff,
         next_day_transfer_grace=60 * f.one_stop.next_day_transfer_grace_minutes,
         online_acceptance_working_hours=f.one_stop.online_acceptance_working_hours,
+        online_notice_working_hours=f.one_stop.online_notice_working_hours,
         supplement_request_working_days=f.one_stop.supplement_request_working_days,
+        paper_transfer_working_days=f.one_stop.paper_transfer_working_days,
         supplement_wait_days=f.one_stop.supplement_wait_days,
         max_supplement_requests=f.one_stop.max_supplement_requests,
         reschedule_notice_working_days=f.one_stop.reschedule_notice_working_days,

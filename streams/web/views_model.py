@@ -33,7 +33,7 @@ from streams.core.dossier import (
     WITHDRAWN,
     Dossier,
 )
-from streams.core.figures import timeliness
+from streams.core.figures import on_time_766, step_scores, timeliness
 from streams.core.policy import PolicyBook
 from streams.dashboard.summary import NO_UNIT, TOTAL, UnitRow, classify, totals, unit_board
 
@@ -157,7 +157,27 @@ def dossier_view(d: Dossier, book: PolicyBook, now: int) -> Json:
             for unit, _cid, due, late in (x.pending if x else ())
         ],
         "open_alerts": [_alert(aid, unit) for aid, unit in (x.open if x else ())],
+        "appointed_unlawfully": _iso(x.appointed if x else None),
+        "steps": _steps(d),
     }
+
+
+def _steps(d: Dossier) -> list[Json]:
+    """The routing slip's steps with each agency's points (Circular 01/2018 arts 13–14)."""
+    x = d.x
+    if x is None or not x.steps:
+        return []
+    points = iter(step_scores(d))
+    return [
+        {
+            "unit": unit,
+            "arrived": to_iso(arrived),
+            "due": to_iso(due),
+            "left": _iso(left or None),
+            "points": next(points)[1] if left else None,
+        }
+        for unit, arrived, due, left in x.steps
+    ]
 
 
 def readable(d: Dossier, units: Units) -> bool:
@@ -368,13 +388,12 @@ def period_counts(dossiers: Iterable[Dossier], start: int, end: int) -> dict[str
                 kind = timeliness(d)
                 row[f"finished_{kind}"] += 1
                 row["handled"] += 1
-                row["handled_on_time"] += kind != "late"
+                row["handled_on_time"] += on_time_766(d, end)
             continue
         overdue = d.status != SUPPLEMENT and d.due is not None and d.due < end
         row["open_overdue" if overdue else "open_not_due"] += 1
         row["handled"] += 1
-        too_many = d.x is not None and d.x.supplements > 1
-        row["handled_on_time"] += not overdue and not too_many
+        row["handled_on_time"] += on_time_766(d, end)
     return rows
 
 

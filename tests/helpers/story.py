@@ -58,10 +58,25 @@ class Story:
             data["due"] = iso(due)
         return self.add("received", when, **data)
 
-    def transfer(self, when: str, to: str, frm: str = "?", officer: str | None = None) -> Story:
+    def transfer(
+        self,
+        when: str,
+        to: str,
+        frm: str = "?",
+        officer: str | None = None,
+        *,
+        step_due: str | None = None,
+        across_levels: bool = False,
+        medium: str = "electronic",
+    ) -> Story:
         data: dict[str, Any] = {"from_unit": frm, "to_unit": to}
         if officer:
             data["officer"] = officer
+        if step_due:
+            data["step_due"] = iso(step_due)
+        if across_levels:
+            data["across_levels"] = True
+            data["medium"] = medium
         return self.add("transferred", when, **data)
 
     def back(self, when: str, to: str, frm: str = "?") -> Story:
@@ -91,8 +106,8 @@ class Story:
     def reschedule(self, when: str, new_due: str) -> Story:
         return self.add("rescheduled", when, new_due=iso(new_due), reason="test")
 
-    def complete(self, when: str) -> Story:
-        return self.add("completed", when, outcome="approved")
+    def complete(self, when: str, outcome: str = "approved") -> Story:
+        return self.add("completed", when, outcome=outcome)
 
     def withdraw(self, when: str) -> Story:
         return self.add("withdrawn", when)

@@ -34,13 +34,19 @@ DUE = at("2025-09-16T00:00")  # 5 working days from Monday 8/9/2025
 
 
 def test_deadline_levels_fire_at_their_instants() -> None:
-    """Near-due at 75% and 90% of working time, breach at due, escalations at +1/+3/+5 wd."""
+    """Near-due at 75% and 90% of the office hours of the limit, breach at due, escalations
+    at +1/+3/+5 wd.
+
+    Received Mon 8/9/2025 09:00, 5 working days: due 24:00 Mon 15/9.  Office hours in
+    between (07:30–11:30, 13:00–17:00): Mon 6.5 h + Tue–Fri 32 h + Mon 8 h = 46.5 h.
+    75% = 34.875 h: 6.5 + 24 (Tue–Thu) leaves 4.375 h of Fri 12/9 → 11:30 + 22.5 min
+    after 13:00 = 13:22:30.  90% = 41.85 h: 6.5 + 32 leaves 3.35 h of Mon 15/9 → 10:51."""
     story = Story().received("2025-09-08T09:00", unit="A")
     _, alerts = run(story, "2025-10-01T00:00")
     got = {a.level: a.at for a in alerts if a.rule == "deadline"}
     assert got == {
-        "near_due_75": "2025-09-12T14:15:00+07:00",
-        "near_due_90": "2025-09-15T10:30:00+07:00",
+        "near_due_75": "2025-09-12T13:22:30+07:00",
+        "near_due_90": "2025-09-15T10:51:00+07:00",
         "overdue": "2025-09-16T00:00:00+07:00",
         "escalation_1": "2025-09-17T00:00:00+07:00",
         "escalation_2": "2025-09-19T00:00:00+07:00",
@@ -157,7 +163,9 @@ def test_too_many_consultations_and_a_late_reply() -> None:
     f = firing(alerts)
     assert "HS-1/consultation_count/warning/3" in f
     late = f["HS-1/consultation_late/breach/c2"]
-    assert late.at == "2025-09-10T17:00:00+07:00" and late.unit == "C"
+    # Reported to the head of the One-Stop Unit (art 19(4)): the alert is that unit's.
+    assert late.at == "2025-09-10T17:00:00+07:00" and late.unit == "ONE_STOP"
+    assert late.evidence.startswith("C has not replied to consultation c2")
     alerts = engine.apply(story.answer("2025-09-11T09:00", "C", "c2").events[-1])
     assert "HS-1/consultation_late/breach/c2" in resolved(alerts)
 
@@ -176,21 +184,26 @@ def test_late_reply_found_at_answer_time() -> None:
 
 
 def test_one_stop_transfer_cut_off_at_15_00() -> None:
-    """Received at 14:59 must leave by 17:00 that day; at 15:01, by 08:30 the next working day."""
+    """Received at 14:59 or at 15:00 exactly ("sau 15 giờ" is after 15:00, and 15:00 is not)
+    must leave by 17:00 that day; at 15:01, by the opening of the next working day, 07:30."""
     early = Story("E").received("2025-09-09T14:59", time_limit="30wd")
+    sharp = Story("S").received("2025-09-09T15:00", time_limit="30wd")
     late = Story("L").received("2025-09-09T15:01", time_limit="30wd")
     _, a1 = run(early, "2025-09-12T00:00")
+    _, a0 = run(sharp, "2025-09-12T00:00")
     _, a2 = run(late, "2025-09-12T00:00")
     assert [a.at for a in a1 if a.rule == "transfer_late"] == ["2025-09-09T17:00:00+07:00"]
-    assert [a.at for a in a2 if a.rule == "transfer_late"] == ["2025-09-10T08:30:00+07:00"]
+    assert [a.at for a in a0 if a.rule == "transfer_late"] == ["2025-09-09T17:00:00+07:00"]
+    assert [a.at for a in a2 if a.rule == "transfer_late"] == ["2025-09-10T07:30:00+07:00"]
 
 
 def test_a_prompt_transfer_satisfies_the_one_stop_rule() -> None:
-    """Transferred at 08:00 the next morning after a 16:00 receipt: no alert, ever."""
+    """Transferred at 07:30 the next morning, as the office opens, after a 16:00 receipt:
+    no alert, ever."""
     story = (
         Story()
         .received("2025-09-09T16:00", time_limit="30wd")
-        .transfer("2025-09-10T08:00", "A")
+        .transfer("2025-09-10T07:30", "A")
         .transfer("2025-09-10T09:00", "ONE_STOP")
     )
     _, alerts = run(story, "2025-09-11T12:00")
@@ -251,25 +264,37 @@ def test_the_time_limit_restarts_from_zero_after_a_supplement() -> None:
 
 
 def test_no_deadline_alerts_while_the_citizen_holds_the_dossier() -> None:
-    """Waiting for documents stops the clock: nothing fires before the 15-day closure."""
+    """Waiting for documents stops the clock: nothing fires before the 15-day closure
+    (24:00 of Tue 23/9 for a request on Mon 8/9)."""
     story = Story().received("2025-09-08T09:00", unit="A").supplement("2025-09-08T10:00")
-    engine, alerts = run(story, "2025-09-23T09:59")
+    engine, alerts = run(story, "2025-09-23T23:59")
     assert rules(alerts) == set()
-    alerts = engine.advance(at("2025-09-23T10:01"))
+    alerts = engine.advance(at("2025-09-24T00:01"))
     assert rules(alerts) == {"supplement_expired"}
     assert engine.dossiers["HS-1"].status == CLOSED
 
 
 def test_supplement_that_never_comes_closes_the_dossier_after_15_days() -> None:
-    """15 calendar days after the request, the dossier is closed and stays quiet."""
+    """15 days counted as the Civil Code counts days (arts 147–148): from the day after the
+    request (Mon 8/9/2025) to 24:00 of the 15th, Tue 23/9 — then the dossier is closed and
+    stays quiet."""
     story = Story().received("2025-09-08T09:00", unit="A").supplement("2025-09-08T10:00")
     _, alerts = run(story, "2025-12-31T00:00")
     closed = [(a.status, a.at) for a in alerts if a.rule == "supplement_expired"]
     assert closed == [
-        ("firing", "2025-09-23T10:00:00+07:00"),
-        ("resolved", "2025-09-23T10:00:00+07:00"),
+        ("firing", "2025-09-24T00:00:00+07:00"),
+        ("resolved", "2025-09-24T00:00:00+07:00"),
     ]
     assert rules(alerts) == {"supplement_expired"}
+
+
+def test_a_supplement_window_ending_on_a_weekend_runs_to_the_next_working_day() -> None:
+    """Requested Fri 5/9/2025: the 15th day is Sat 20/9, a day off, so the window ends at
+    24:00 of Mon 22/9 (art 148), not at 10:00 on the Saturday."""
+    story = Story().received("2025-09-03T09:00", unit="A").supplement("2025-09-05T10:00")
+    _, alerts = run(story, "2025-12-31T00:00")
+    closed = [a.at for a in alerts if a.rule == "supplement_expired" and a.status == "firing"]
+    assert closed == ["2025-09-23T00:00:00+07:00"]
 
 
 def test_reschedule_must_come_a_working_day_before_the_due_date() -> None:
@@ -290,18 +315,44 @@ def test_reschedule_must_come_a_working_day_before_the_due_date() -> None:
     assert "reschedule_late" in rules(a_late)
 
 
-def test_a_second_reschedule_is_a_breach_and_moves_the_due_date() -> None:
-    """Only one re-appointment is allowed; the deadline levels follow the newest due date."""
+def test_a_second_reschedule_is_a_breach_and_does_not_move_the_due_date() -> None:
+    """Only one re-appointment is allowed (art 19(6)): the first (Wed 10/9, new date Fri
+    19/9 17:00) moves the due date; the second is a breach and moves nothing, so the
+    dossier is overdue from Fri 19/9 17:00, not from the second date, 26/9."""
     story = (
         Story()
         .received("2025-09-08T09:00", unit="A")
         .reschedule("2025-09-10T09:00", "2025-09-19T17:00")
         .reschedule("2025-09-12T09:00", "2025-09-26T17:00")
     )
-    _, alerts = run(story, "2025-09-27T00:00")
+    engine, alerts = run(story, "2025-09-27T00:00")
     assert "HS-1/reschedule_repeated/breach/2" in firing(alerts)
     overdue = [a for a in alerts if a.level == "overdue"]
-    assert [a.at for a in overdue] == ["2025-09-26T17:00:00+07:00"]
+    assert [a.at for a in overdue] == ["2025-09-19T17:00:00+07:00"]
+    x = engine.dossiers["HS-1"].x
+    assert x is not None and x.appointed == at("2025-09-26T17:00")
+
+
+def test_a_late_reschedule_does_not_launder_lateness_in_the_766_figures() -> None:
+    """Due 24:00 Mon 15/9; an apology on Mon 15/9 08:00 is later than a working day before
+    it, so finishing on Thu 18/9 — inside the new date, 20/9 — is still late for 766."""
+    story = (
+        Story()
+        .received("2025-09-08T09:00", unit="A")
+        .reschedule("2025-09-15T08:00", "2025-09-20T00:00")
+        .complete("2025-09-18T10:00")
+    )
+    engine, alerts = run(story)
+    assert "reschedule_late" in rules(alerts)
+    assert engine.stats.completed == 1 and engine.stats.completed_on_time == 0
+    lawful = (
+        Story("OK")
+        .received("2025-09-08T09:00", unit="A")
+        .reschedule("2025-09-12T16:00", "2025-09-20T00:00")
+        .complete("2025-09-18T10:00")
+    )
+    engine, _ = run(lawful)
+    assert engine.stats.completed_on_time == 1
 
 
 def test_duplicate_event_ids_are_ignored() -> None:

@@ -105,7 +105,7 @@ def test_a_supplement_that_came_in_time_reopens_a_dossier_closed_too_early() -> 
     s.supplied("2025-09-18T10:00")
     engine = Engine(builtin_book())
     alerts = engine.apply(s.events[0]) + engine.apply(s.events[1])
-    alerts += engine.advance(at("2025-09-24T00:00"))
+    alerts += engine.advance(at("2025-09-24T00:01"))  # closed at 24:00 of 23/9 (day 15)
     assert any(a.rule == "supplement_expired" for a in alerts)
     alerts += engine.apply(s.events[2])
     d = engine.dossiers.get("HS-1")

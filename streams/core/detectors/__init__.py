@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from streams.core.context import Ctx
-from streams.core.detectors import citizen, consultation, deadline, one_stop, stall
+from streams.core.detectors import citizen, consultation, deadline, one_stop, routing, stall
 from streams.core.dossier import Dossier
 from streams.core.policy import Policy
 
@@ -55,7 +55,10 @@ TIMERS: tuple[Timer, ...] = (
         one_stop.acceptance_due,
         one_stop.fire_acceptance,
     ),
-    Timer("supplement expiry", citizen.expiry_due, citizen.expiry_due, citizen.fire_expiry),
+    Timer("intake notice", one_stop.intake_earliest, one_stop.intake_due, one_stop.fire_intake),
+    Timer("supplement expiry", citizen.expiry_earliest, citizen.expiry_due, citizen.fire_expiry),
     Timer("consultation reply", _consultation_next, _consultation_next, consultation.fire_next),
+    Timer("routing step", routing.step_due, routing.step_due, routing.fire_step),
+    Timer("paper file", routing.paper_due, routing.paper_due, routing.fire_paper),
 )
 """Every timed rule, in the order equal instants fire."""

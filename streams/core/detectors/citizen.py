@@ -34,10 +34,21 @@ def supplement_requested(ctx: Ctx, d: Dossier, at: int) -> None:
         )
 
 
-def expiry_due(d: Dossier, p: Policy) -> int | None:
+def expiry_earliest(d: Dossier, p: Policy) -> int | None:
+    """A cheap lower bound of `expiry_due`: N days counted from the next day never end
+    before N × 24 hours have passed."""
     if d.status != SUPPLEMENT or d.fired & EXPIRY_BIT or d.x is None or d.x.supplement_at is None:
         return None
     return d.x.supplement_at + p.supplement_wait_days * DAY
+
+
+def expiry_due(d: Dossier, p: Policy) -> int | None:
+    """The end of the supplement window: a period in days (Civil Code arts 147–148), so
+    from the day after the request to 24:00 of its last day, moved to 24:00 of the next
+    working day when that day is off."""
+    if expiry_earliest(d, p) is None or d.x is None or d.x.supplement_at is None:
+        return None
+    return p.calendar.add_calendar_days(d.x.supplement_at, p.supplement_wait_days)
 
 
 def fire_expiry(ctx: Ctx, d: Dossier, at: int) -> None:
@@ -58,12 +69,20 @@ def fire_expiry(ctx: Ctx, d: Dossier, at: int) -> None:
     ctx.resolve(d, at, lambda aid: True, "dossier closed: the supplement never came")
 
 
-def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
-    """Check the re-appointment against the rules, before the due date moves."""
+def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> bool:
+    """Check the re-appointment against the rules, before the due date moves; True when
+    it is lawful and the due date may move.
+
+    A re-appointment beyond the one allowed, or issued later than the notice before the
+    due date, is a breach, and the dossier stays judged against the due date it had: an
+    extension must not launder lateness (in the alerts or in Decision 766's on-time
+    rate)."""
     x = d.extra()
     x.reschedules += 1
     p = ctx.policy
+    lawful = True
     if x.reschedules > p.max_reschedules:
+        lawful = False
         ctx.fire(
             d,
             RESCHEDULE_REPEATED,
@@ -72,16 +91,18 @@ def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
             x.reschedules,
             at,
             f"re-appointment number {x.reschedules} (new date {to_iso(new_due)});"
-            f" the law allows {p.max_reschedules} (art 19(6))",
+            f" the law allows {p.max_reschedules} (art 19(6)); the dossier stays judged"
+            + (f" against {to_iso(d.due)}" if d.due is not None else " as it was"),
         )
     if d.due is None:
-        return
+        return lawful
     due_day = local_day(d.due - 1)
     latest_day = due_day
     for _ in range(p.reschedule_notice_working_days):
         latest_day = p.calendar.previous_working_day(latest_day)
     latest = day_start(latest_day + 1)
     if at >= latest:
+        lawful = False
         ctx.fire(
             d,
             RESCHEDULE_LATE,
@@ -91,5 +112,6 @@ def rescheduled(ctx: Ctx, d: Dossier, new_due: int, at: int) -> None:
             at,
             f"apology and new date issued {to_iso(at)}, later than"
             f" {p.reschedule_notice_working_days} working day before the due date"
-            f" {to_iso(d.due)} (art 19(6))",
+            f" {to_iso(d.due)} (art 19(6)); the dossier stays due {to_iso(d.due)}",
         )
+    return lawful

@@ -1,6 +1,8 @@
 """Consultations: too many opinions asked on one dossier (asking other units about
 matters within one's own authority), and replies later than their stated deadline,
-which art 19(4) says are reported to the head of the One-Stop Unit."""
+which art 19(4) says are reported to the head of the One-Stop Unit — so that alert is
+the One-Stop Unit's (its `unit`), naming the unit that is late.  While a reply is
+awaited within its deadline the dossier is not stalled (detectors/stall.py)."""
 
 from __future__ import annotations
 
@@ -55,8 +57,8 @@ def _late(ctx: Ctx, d: Dossier, unit: str, cid: str, due: int, at: int) -> None:
         cid,
         at,
         f"{unit} has not replied to consultation {cid} by its deadline {to_iso(due)};"
-        " report to the head of the One-Stop Unit",
-        unit=unit,
+        " reported to the head of the One-Stop Unit (art 19(4))",
+        unit=ctx.policy.one_stop_unit,
     )
 
 

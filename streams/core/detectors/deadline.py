@@ -1,12 +1,17 @@
 """Deadline levels: near-due warnings at fractions of the time limit, the breach at the
-due instant, escalation levels a few working days after it ("Sắp đến hạn" / "Quá hạn")."""
+due instant, escalation levels a few working days after it ("Sắp đến hạn" / "Quá hạn").
+
+A near-due warning is a share of the office hours between the start of the limit and its
+due instant (for limits in working days, calendar days and working hours alike), so it
+lands while someone is at work to act on it; only a limit in plain hours ("4h") is
+shared out in elapsed time."""
 
 from __future__ import annotations
 
-from streams.contract.alerts import DEADLINE, Severity
+from streams.contract.alerts import APPOINTMENT_BEYOND_LIMIT, DEADLINE, REFUSAL_LATE, Severity
 from streams.core.calendar import to_iso
 from streams.core.context import Ctx, rule_of
-from streams.core.dossier import DEADLINE_MASK, OPEN, Dossier
+from streams.core.dossier import DEADLINE_MASK, OPEN, SUPPLEMENT, Dossier
 from streams.core.policy import Policy, parse_limit
 
 
@@ -58,12 +63,13 @@ def _level_at(start: int, due: int, kind: str, p: Policy, bit: int) -> int:
     if bit < len(warnings):
         f = warnings[bit]
         cal = p.calendar
-        if kind == "wd":
-            at = cal.add_working_seconds(start, int(f * cal.working_seconds_between(start, due)))
-        elif kind == "wh":
-            at = cal.add_working_hours(start, int(f * cal.working_hours_between(start, due)))
+        if kind == "h":
+            at = start + int(f * (due - start))  # a limit in hours runs day and night
         else:
-            at = start + int(f * (due - start))
+            # A limit in days or working hours is worked in office hours: the share of
+            # them used, so a warning never lands at night or on a day off.
+            office = cal.working_hours_between(start, due)
+            at = cal.add_working_hours(start, int(f * office)) if office else due
         return min(at, due)
     if bit == len(warnings):
         return due
@@ -120,3 +126,37 @@ def rearm(ctx: Ctx, d: Dossier, at: int, why: str) -> None:
     """The due date moved: resolve the old deadline alerts and start the levels afresh."""
     d.fired &= ~DEADLINE_MASK
     ctx.resolve(d, at, lambda aid: rule_of(aid) == DEADLINE, why)
+
+
+def check_appointment(ctx: Ctx, d: Dossier, legal_due: int, legal: str, at: int) -> None:
+    """A receipt whose appointment is later than the procedure's legal limit allows: the
+    office granted itself time the law does not give (arts 17(3), 18)."""
+    if d.due is None or d.due <= legal_due:
+        return
+    ctx.fire(
+        d,
+        APPOINTMENT_BEYOND_LIMIT,
+        "breach",
+        "warning",
+        d.due,
+        at,
+        f"appointment {to_iso(d.due)} on the receipt of {to_iso(at)} is later than the"
+        f" legal limit of {legal} allows ({to_iso(legal_due)})",
+    )
+
+
+def check_refusal(ctx: Ctx, d: Dossier, at: int) -> None:
+    """A refusal must be sent within the time limit, with its reasons (Decree 61/2018 art
+    19(8), Form 03); one sent after the due instant is a breach of its own."""
+    if d.status not in (OPEN, SUPPLEMENT) or d.due is None or at <= d.due:
+        return
+    ctx.fire(
+        d,
+        REFUSAL_LATE,
+        "breach",
+        "warning",
+        d.due,
+        at,
+        f"refusal sent {to_iso(at)}, after the due date {to_iso(d.due)}: a refusal must be"
+        " sent within the time limit",
+    )

@@ -10,9 +10,15 @@ from streams.core.policy import Policy
 
 
 def next_at(d: Dossier, p: Policy) -> int | None:
+    """N working days after the last progress — or, while a consultation is pending, not
+    before its reply deadline: waiting for another unit's opinion within the time it was
+    given is not sitting on the dossier (a late reply is `consultation_late`'s)."""
     if d.status != OPEN or d.fired & STALL_BIT:
         return None
-    return p.calendar.add_working_seconds(d.since, p.stall_seconds)
+    at = p.calendar.add_working_seconds(d.since, p.stall_seconds)
+    if d.x is not None and d.x.pending:
+        at = max(at, *(due for (_, _, due, _) in d.x.pending))
+    return at
 
 
 def earliest(d: Dossier, p: Policy) -> int | None:
