@@ -263,13 +263,16 @@ def apply_event(
 
 
 def _apply(d: Dossier, event: events.DossierEvent, book: PolicyBook, t: int) -> Ctx:
-    if type(event) is events.Received and d.status in (NEW, SUBMITTED):
-        d.policy = book.index_for_day(local_day(t))  # judged by the rules of its receipt day
     ctx = Ctx(book[d.policy])
     if d.wake is None or d.wake < t:
         # A dossier never wakes later than its earliest timer (`wake_hint`), so when its
         # wake-up is still ahead nothing of it can be due before this event.
         _catch_up(ctx, d, t)
+    if type(event) is events.Received and d.status in (NEW, SUBMITTED):
+        # Judged by the rules of its receipt day from now on; what was due before the
+        # receipt (accepting an online submission) stays under the submission day's.
+        d.policy = book.index_for_day(local_day(t))
+        ctx.policy = book[d.policy]
     if t < d.last_at:
         t = d.last_at
     d.last_at = t

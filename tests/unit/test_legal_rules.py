@@ -6,6 +6,8 @@ Unit also receives on Saturday mornings)."""
 from __future__ import annotations
 
 from helpers.story import Story, at
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.contract.alerts import Alert
 from streams.core import figures
@@ -13,7 +15,6 @@ from streams.core.calendar import to_iso
 from streams.core.detectors import deadline
 from streams.core.engine import Engine
 from streams.core.machine import compute_due
-from streams.core.policy import parse_limit
 from streams.policy import builtin_book
 
 
@@ -56,25 +57,24 @@ def test_near_due_warnings_land_in_office_hours() -> None:
     assert fired(alerts, "deadline") == ["2025-09-16T11:15:00+07:00", "2025-09-16T15:18:00+07:00"]
 
 
-def test_every_near_due_level_of_a_day_limit_is_within_office_hours() -> None:
-    """For limits of 1 to 20 working days received at any hour of a week, each near-due
-    instant lies inside a stretch of office hours of a working day (its end included)."""
+@settings(max_examples=300, deadline=None)
+@given(
+    start=st.integers(at("2024-01-01T00:00"), at("2027-12-01T00:00")),
+    amount=st.integers(1, 40),
+    kind=st.sampled_from(["wd", "d", "wh"]),
+)
+def test_every_near_due_warning_lands_in_office_hours(start: int, amount: int, kind: str) -> None:
+    """Whatever the receipt instant (Tết, 30/4, 2/9 and make-up Saturdays of 2024–2027
+    included) and the limit in working days, days or working hours, every near-due instant
+    lies inside a stretch of office hours (its end included) of a working day."""
     p = builtin_book()[1]
-    spans = p.office_hours
-    for limit in ("1wd", "2wd", "5wd", "10wd", "20wd", "30d"):
-        for hour in range(0, 7 * 24, 5):
-            start = at("2025-09-08T00:00") + hour * 3600 + 17 * 60
-            due = _due(limit, start)
-            for when, level in deadline._levels(start, due, parse_limit(limit).kind, p):
-                if not level.startswith("near_due"):
-                    continue
-                day, secs = divmod(when + 7 * 3600, 86400)
-                assert p.calendar.is_working_day(day), (limit, to_iso(start), to_iso(when))
-                assert any(a <= secs <= b for a, b in spans), (limit, to_iso(start), to_iso(when))
-
-
-def _due(limit: str, start: int) -> int:
-    return compute_due(limit, start, builtin_book()[1])
+    limit = f"{amount}{kind}"
+    due = compute_due(limit, start, p)
+    for when, level in deadline._levels(start, due, kind, p):
+        if level.startswith("near_due"):
+            day, secs = divmod(when + 7 * 3600, 86400)
+            assert p.calendar.is_working_day(day), (limit, to_iso(start), to_iso(when))
+            assert any(a <= secs <= b for a, b in p.office_hours), (limit, to_iso(when))
 
 
 def test_results_returning_to_the_one_stop_unit_are_not_ping_pong() -> None:
@@ -237,3 +237,18 @@ def test_the_paper_file_crosses_levels_within_one_working_day() -> None:
     prompt.transfer("2025-09-15T16:00", "PROVINCE", "ONE_STOP", across_levels=True, medium="paper")
     _, alerts = run(prompt, "2025-09-30T00:00")
     assert not fired(alerts, "paper_transfer_late")
+
+
+def test_the_rules_of_the_receipt_day_judge_a_dossier_across_1_july_2025() -> None:
+    """An online submission of Mon 30/6/2025 16:00 falls under Decree 61, which had no
+    8-working-hour acceptance rule, so accepting it on Thu 3/7 breaches nothing even though
+    Decree 118 is in force by then; one submitted Tue 1/7 08:00 and accepted on Thu 3/7 is
+    late from 08:00 Wed 2/7 (8 working hours, with the One-Stop Unit's Saturday hours not
+    reached) and got its 2-hour notice at 10:00 on 1/7."""
+    old = Story("OLD").submitted("2025-06-30T16:00").received("2025-07-03T09:00")
+    new = Story("NEW").submitted("2025-07-01T08:00").received("2025-07-03T09:00")
+    _, a_old = run(old)
+    _, a_new = run(new)
+    assert not fired(a_old, "acceptance_late") and not fired(a_old, "intake_notice")
+    assert fired(a_new, "intake_notice") == ["2025-07-01T10:00:00+07:00"]
+    assert fired(a_new, "acceptance_late") == ["2025-07-02T08:00:00+07:00"]
