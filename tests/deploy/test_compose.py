@@ -621,3 +621,22 @@ def test_docker_compose_accepts_the_file() -> None:
         check=False,
     )
     assert done.returncode == 0, done.stderr
+
+
+# What docker-compose 1.29 (the last Python Compose, still shipped by Debian and Ubuntu
+# LTS) accepts at the top level and in `depends_on` conditions: its Compose-spec schema,
+# docker/compose 1.29.x compose/config/config_schema_compose_spec.json (top-level
+# properties and `^x-` extensions; `service_completed_successfully` arrived in 1.29.0).
+# Compose v2 accepts all of it too; the reverse is not true (`name:`, `develop:`, …).
+COMPOSE_129_TOP_LEVEL = {"version", "services", "networks", "volumes", "secrets", "configs"}
+COMPOSE_129_CONDITIONS = {"service_started", "service_healthy", "service_completed_successfully"}
+
+
+def test_the_compose_file_is_also_valid_for_docker_compose_1_29() -> None:
+    """Only the top-level keys and dependency conditions docker-compose 1.29 knows: a
+    top-level `name:` made it refuse the whole file."""
+    top = {k for k in RAW if not str(k).startswith("x-")}
+    assert top <= COMPOSE_129_TOP_LEVEL, top - COMPOSE_129_TOP_LEVEL
+    for name, service in SERVICES.items():
+        conditions = set(depends_on(service).values())
+        assert conditions <= COMPOSE_129_CONDITIONS, (name, conditions)
