@@ -6,7 +6,8 @@ batch, its partitions paused, so nothing newer is read meanwhile.  Firing alerts
 in memory (alerts/firing.py) and re-sent every --resend-interval, because Alertmanager
 lets an alert expire at its `endsAt` and forgets all alerts when it restarts.  On start
 the bridge re-reads the topic up to the group's committed offsets to know which alerts
-are still firing, so a restarted bridge keeps them alive too.
+are still firing, so a restarted bridge keeps them alive too.  Given a catalogue's names
+(`--catalog`), the annotations name units and procedures; labels and ids stay codes.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from kafka.structs import OffsetAndMetadata, TopicPartition
 from alerts.alertmanager import AlertmanagerClient, Rejected, Unavailable
 from alerts.backoff import backoff
 from alerts.firing import FiringSet, Postable, now_utc, rfc3339
+from alerts.labels import Names, use_names
 from streams.contract.alerts import decode_alert
 
 log = structlog.get_logger("dossierwatch.bridge")
@@ -54,6 +56,8 @@ class BridgeSettings:
     max_backoff: float = 30.0
     client_config: Mapping[str, Any] = field(default_factory=dict)
     """kafka-python security settings of the consumers (`KafkaSecurity.kafka_kwargs()`)."""
+    names: Names = field(default_factory=Names)
+    """Unit and procedure names for the annotations (from a catalogue); empty: codes."""
 
     @property
     def ttl(self) -> timedelta:
@@ -296,9 +300,18 @@ def serve(s: BridgeSettings) -> int:
     stop = threading.Event()
     for sig in (signal.SIGTERM, signal.SIGINT):
         signal.signal(sig, lambda *_: stop.set())
+    use_names(s.names)
     firing = FiringSet(s.link_base, s.ttl)
     read = rebuild(s, firing, stop)
-    log.info("bridge_started", topic=s.topic, group=s.group, replayed=read, firing=len(firing))
+    log.info(
+        "bridge_started",
+        topic=s.topic,
+        group=s.group,
+        replayed=read,
+        firing=len(firing),
+        unit_names=len(s.names.units),
+        procedure_names=len(s.names.procedures),
+    )
     consumer = KafkaConsumer(
         bootstrap_servers=s.bootstrap,
         group_id=s.group,

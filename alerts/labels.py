@@ -4,11 +4,17 @@ Labels identify an Alertmanager alert, so they carry the alert id: two alerts of
 dossier that share rule and level (two late consultations) stay two alerts.  The dossier
 id is a legitimate label here: an Alertmanager alert is about one dossier, and nothing
 here becomes a Prometheus series.
+
+Annotations are for people: with a catalogue's names (`Names`, given by the bridge at
+start from `--catalog`), they name the unit and the procedure (`unit_name`,
+`procedure_name`, and in the texts); the labels and the alert id never change with it.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from urllib.parse import quote
 
 from alerts.texts import chain_text, details, wording
@@ -37,6 +43,24 @@ ALERTNAMES: dict[str, str] = {
 }
 
 _ESCALATION = re.compile(r"escalation_(\d+)")
+
+
+@dataclass(frozen=True)
+class Names:
+    """Unit and procedure codes → their names (a catalogue, as the bridge was given it)."""
+
+    units: Mapping[str, str] = field(default_factory=dict)
+    procedures: Mapping[str, str] = field(default_factory=dict)
+
+
+_names = Names()
+
+
+def use_names(names: Names) -> None:
+    """The names every annotation uses from now on, unless given its own (the bridge sets
+    them once at start; the firing set calls `alert_annotations` without names)."""
+    global _names
+    _names = names
 
 
 def alertname(rule: str) -> str:
@@ -72,9 +96,12 @@ def alert_labels(a: Alert) -> dict[str, str]:
     return out
 
 
-def alert_annotations(a: Alert, link: str) -> dict[str, str]:
-    w = wording(a)
-    vi, en = details(a)
+def alert_annotations(a: Alert, link: str, names: Names | None = None) -> dict[str, str]:
+    n = _names if names is None else names
+    unit_name = n.units.get(a.unit) if a.unit else None
+    procedure_name = n.procedures.get(a.procedure) if a.procedure else None
+    w = wording(a, unit_name)
+    vi, en = details(a, unit_name, procedure_name, n.units)
     out = {
         "title": w.title,
         "title_en": w.title_en,
@@ -92,6 +119,10 @@ def alert_annotations(a: Alert, link: str) -> dict[str, str]:
         out["officer"] = a.officer
     if a.procedure:
         out["procedure"] = a.procedure
+    if unit_name:
+        out["unit_name"] = unit_name
+    if procedure_name:
+        out["procedure_name"] = procedure_name
     if a.chain:
-        out["chain"] = chain_text(a)
+        out["chain"] = chain_text(a, n.units)
     return out

@@ -2,11 +2,14 @@
 
 The sentences live here once.  The bridge writes them into the Alertmanager annotations;
 the e-mail templates and the Zalo adapter only lay them out, so a wording change is made
-in one place for every channel.
+in one place for every channel.  Where the bridge has a catalogue, a unit and a procedure
+are named ("Sở Xây dựng (DEPT_CONSTRUCTION)"); without one, or for a code it lacks, the
+code stands alone.
 """
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from streams.contract.alerts import Alert
@@ -157,7 +160,7 @@ def _ping_pong(between_vi: str, between_en: str, level: str) -> tuple[str, str, 
     )
 
 
-def wording(a: Alert) -> Wording:
+def wording(a: Alert, unit_name: str | None = None) -> Wording:
     if a.rule == "deadline":
         parts = _deadline(a.level)
     elif a.rule == "ping_pong_unit":
@@ -174,7 +177,8 @@ def wording(a: Alert) -> Wording:
                 f"Dossier {{d}}: {a.rule}/{a.level}",
             ),
         )
-    fill = {"d": a.dossier, "unit": a.unit or "?", "due": _day(a.due) if a.due else "?"}
+    unit = unit_name or a.unit or "?"
+    fill = {"d": a.dossier, "unit": unit, "due": _day(a.due) if a.due else "?"}
     title, title_en, summary, summary_en = parts
     return Wording(title, title_en, summary.format(**fill), summary_en.format(**fill))
 
@@ -184,17 +188,25 @@ def _day(iso: str) -> str:
     return iso[:16].replace("T", " ")
 
 
-def details(a: Alert) -> tuple[str, str]:
+def details(
+    a: Alert,
+    unit_name: str | None = None,
+    procedure_name: str | None = None,
+    chain_names: Mapping[str, str] | None = None,
+) -> tuple[str, str]:
     """The facts behind the alert, one per line (Vietnamese, English)."""
     vi: list[str] = []
     en: list[str] = []
     if a.unit:
-        vi.append(f"Đơn vị: {a.unit}")
-        en.append(f"Unit: {a.unit}")
+        unit = f"{unit_name} ({a.unit})" if unit_name else a.unit
+        vi.append(f"Đơn vị: {unit}")
+        en.append(f"Unit: {unit}")
     if a.procedure:
         group = f" ({a.procedure_group})" if a.procedure_group else ""
-        vi.append(f"Thủ tục: {a.procedure}{group}")
-        en.append(f"Procedure: {a.procedure}{group}")
+        code = f"{procedure_name} ({a.procedure})" if procedure_name else a.procedure
+        proc = f"{code}{group}"
+        vi.append(f"Thủ tục: {proc}")
+        en.append(f"Procedure: {proc}")
     if a.officer:
         vi.append(f"Cán bộ đang giữ: {a.officer}")
         en.append(f"Held by officer: {a.officer}")
@@ -204,11 +216,14 @@ def details(a: Alert) -> tuple[str, str]:
     vi.append(f"Thời điểm: {_day(a.at)}")
     en.append(f"At: {_day(a.at)}")
     if a.chain:
-        path = chain_text(a)
+        path = chain_text(a, chain_names)
         vi.append(f"Đường đi: {path}")
         en.append(f"Path: {path}")
     return "\n".join(vi), "\n".join(en)
 
 
-def chain_text(a: Alert) -> str:
-    return " → ".join(f"{who} ({_day(when)})" for who, when in a.chain)
+def chain_text(a: Alert, names: Mapping[str, str] | None = None) -> str:
+    """The referral path; units by their names when `names` has them (an officer chain,
+    ping_pong_officer's, never: officers are not units)."""
+    named = names if names and a.rule != "ping_pong_officer" else {}
+    return " → ".join(f"{named.get(who, who)} ({_day(when)})" for who, when in a.chain)

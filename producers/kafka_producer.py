@@ -84,7 +84,8 @@ def _check_access(bootstrap: str, client_config: Mapping[str, Any], timeout: flo
         raise AccessDenied(str(err)) from None
 
 
-def _headers(event: DossierEvent) -> list[tuple[str, bytes]]:
+def ce_headers(event: DossierEvent) -> list[tuple[str, bytes]]:
+    """The CloudEvents binding's `ce_*` headers (and the content type) every producer writes."""
     return [
         ("content-type", CONTENT_TYPE),
         ("ce_specversion", event.specversion.encode()),
@@ -187,7 +188,7 @@ class EventProducer:
             )
         try:
             future = self._producer.send(
-                self.topic, value=value, key=event.subject.encode(), headers=_headers(event)
+                self.topic, value=value, key=event.subject.encode(), headers=ce_headers(event)
             )
         except KafkaError as err:
             raise DeliveryError(1, err, f"event {event.id!r} could not be queued") from None

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
-from importlib import import_module
+from importlib import import_module, metadata
 from typing import Any
 
 from streams.cli.common import CommandError, exit_code, one_line
@@ -25,8 +25,17 @@ COMMANDS = (
     "streams.cli.demo",
     "streams.cli.producers",
     "streams.cli.alerts",
+    "streams.cli.ingest",
 )
 """The modules that each register their subcommands (`register(subparsers)`)."""
+
+
+def _version() -> str:
+    """The installed distribution's version (pyproject's), or say it is not installed."""
+    try:
+        return metadata.version("dossierwatch")
+    except metadata.PackageNotFoundError:
+        return "(not installed: run from a source tree)"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -35,6 +44,7 @@ def build_parser() -> argparse.ArgumentParser:
         description="Real-time watchdog for administrative procedures: deadlines, stalls,"
         " ping-pong referrals and rule breaches.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {_version()}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         register: Callable[[Any], None] = import_module(name).register

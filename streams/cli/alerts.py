@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from alerts.amconfig import ENDPOINTS, SOURCE
-from streams.cli.common import positive, positive_count
+from streams.cli.common import add_catalog_option, positive, positive_count
 from streams.infra.kafka_security import add_kafka_config_option
 
 LOG_LEVELS = ("debug", "info", "warning", "error")
@@ -63,17 +63,21 @@ def _register_bridge(sub: Any) -> None:
         help="re-send firing alerts this often (default 60); unrefreshed, they expire"
         " after 4 intervals",
     )
+    add_catalog_option(p)
     p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
     p.set_defaults(func=cmd_bridge)
 
 
 def cmd_bridge(args: argparse.Namespace) -> int:
     from alerts.bridge import BridgeSettings, serve
-    from streams.cli.common import CommandError
+    from alerts.labels import Names
+    from streams.cli.common import CommandError, catalog
     from streams.infra.kafka_probe import check
     from streams.infra.kafka_security import KafkaAuthError, KafkaSecurity, KafkaSecurityError
     from streams.infra.logs import configure_logging
 
+    found = catalog(args.catalog)  # checked before Kafka: a bad file is the first thing said
+    names = Names(found.unit_names(), found.procedure_names()) if found else Names()
     try:
         security = KafkaSecurity.load(args.kafka_config)
         # Refused credentials stop the bridge at once: its consumers would only time out.
@@ -92,6 +96,7 @@ def cmd_bridge(args: argparse.Namespace) -> int:
             link_base=args.link_base,
             resend_interval=args.resend_interval,
             client_config=security.kafka_kwargs(),
+            names=names,
         )
     )
 

@@ -1,5 +1,6 @@
 """What every `dossierwatch` command shares: the one-line error, argument types, the
-policy, mapping and grace options.  Imported only by the command modules beside it."""
+policy, catalogue, mapping and grace options.  Imported only by the command modules beside
+it."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ import argparse
 import math
 from collections.abc import Sequence
 from datetime import datetime, timedelta, timezone
+from typing import TYPE_CHECKING
 
 from streams.contract.errors import AlertDeliveryError, DossierWatchError, KafkaIOError, PolicyError
 from streams.core.policy import PolicyBook, TimeLimit
 from streams.eventlogs.mapping import NOBODY, Mapping
+
+if TYPE_CHECKING:
+    from streams.catalog import Catalog
 
 EXIT_BAD_INPUT = 2
 
@@ -49,6 +54,45 @@ def policy_book(paths: Sequence[str] | None) -> PolicyBook:
         raise CommandError(str(err)) from None
 
 
+def add_catalog_option(p: argparse.ArgumentParser) -> None:
+    """`--catalog PATH` (repeatable): unit and procedure names, procedures' legal limits."""
+    p.add_argument(
+        "--catalog",
+        action="append",
+        metavar="PATH",
+        help="catalogue of units and procedures, CSV or TOML by extension (repeatable):"
+        " names shown beside the codes, legal time limits joined to the policy's procedures"
+        " (docs/examples/catalog/)",
+    )
+
+
+def catalog(paths: Sequence[str] | None) -> Catalog | None:
+    """The catalogue of the files given (None when none are); a bad file is one line."""
+    if not paths:
+        return None
+    from streams.catalog import load_catalog
+
+    try:
+        return load_catalog(paths)
+    except PolicyError as err:  # CatalogError included
+        raise CommandError(str(err)) from None
+
+
+def policy_book_with_catalog(
+    policy_paths: Sequence[str] | None, catalog_paths: Sequence[str] | None
+) -> tuple[PolicyBook, Catalog | None]:
+    """The policy book (`--policy`) with the catalogue's legal limits (`--catalog`) joined
+    to its procedures, and the catalogue itself (None without one) for the names."""
+    from streams.catalog import apply_catalog
+
+    book = policy_book(policy_paths)
+    found = catalog(catalog_paths)
+    try:
+        return apply_catalog(book, found), found
+    except PolicyError as err:
+        raise CommandError(str(err)) from None
+
+
 def add_grace_options(p: argparse.ArgumentParser) -> None:
     """Allowed lateness per source (replay and worker judge on the same stream clocks)."""
     p.add_argument(
@@ -72,9 +116,10 @@ def add_mapping_options(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("event-log mapping (XES, CSV)")
     g.add_argument(
         "--unit-attr",
-        default="org:group",
+        default=None,
         metavar="ATTR",
-        help="event attribute naming the unit (default: org:group; also org:role, org:resource)",
+        help="event attribute naming the unit (default: org:group, which a log may lack;"
+        " also org:role, org:resource — named, it must be in the log)",
     )
     g.add_argument(
         "--officer-attr",
@@ -111,7 +156,8 @@ def mapping_from(args: argparse.Namespace) -> Mapping:
         ignore = frozenset({""} | {v.strip() for v in args.ignore_values.split(",")})
     officer = None if (args.officer_attr or "").lower() in ("", "none") else args.officer_attr
     return Mapping(
-        unit_attr=args.unit_attr,
+        unit_attr=args.unit_attr or Mapping.unit_attr,
+        unit_attr_named=args.unit_attr is not None,
         officer_attr=officer,
         due_attr=args.due_attr,
         time_limit=args.time_limit,

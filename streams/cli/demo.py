@@ -10,7 +10,14 @@ import time
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, TextIO
 
-from streams.cli.common import CommandError, count, port, positive
+from streams.cli.common import (
+    CommandError,
+    add_catalog_option,
+    count,
+    policy_book_with_catalog,
+    port,
+    positive,
+)
 from streams.core.calendar import to_instant
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
@@ -25,12 +32,12 @@ from streams.demo import (
     DemoRun,
     serve_metrics,
 )
-from streams.policy import builtin_book
 from streams.web.auth import AuthConfigError, Guard, new_token
 
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
+    from streams.catalog import Catalog
     from streams.metrics import PipelineMetrics
 
 
@@ -134,6 +141,7 @@ def register(sub: Any) -> None:
         action="store_true",
         help="print a summary line per refresh instead of redrawing the screen",
     )
+    add_catalog_option(p)
     p.set_defaults(func=cmd_demo)
 
 
@@ -142,7 +150,8 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     from producers.simulator import simulate
 
     out = out or sys.stdout
-    book = builtin_book()
+    book, catalog = policy_book_with_catalog(None, getattr(args, "catalog", None))
+    names = catalog.unit_label if catalog is not None else None
     engine = Engine(book)
     lock = threading.Lock()
     metrics: PipelineMetrics | None = None
@@ -171,7 +180,7 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         " Ctrl-C to stop\n"
     )
     out.flush()
-    screen = Screen.for_output(out, lines_only=args.no_screen)
+    screen = Screen.for_output(out, lines_only=args.no_screen, names=names)
 
     def draw(run: DemoRun) -> None:
         if run.now is None:  # nothing read yet: nothing to draw
@@ -201,7 +210,19 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
             server.shutdown()
             server.server_close()
     _final_summary(run, reason, book, out)
+    if catalog is not None:
+        _unknown_codes(catalog, out)
     return 0
+
+
+def _unknown_codes(catalog: Catalog, out: TextIO) -> None:
+    """The codes the board showed that the catalogue does not name (to add to it)."""
+    for kind, n in catalog.unknown_counts().items():
+        if n:
+            codes = catalog.unknown_codes(kind)
+            shown = ", ".join(codes[:10]) + (", …" if n > 10 else "")
+            out.write(f"catalogue: {n:,} {kind} codes without a name ({shown})\n")
+    out.flush()
 
 
 def _status(run: DemoRun, url: str) -> list[str]:

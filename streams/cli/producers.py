@@ -16,7 +16,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterable, Iterator
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone, tzinfo
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO, Final, TypeVar, cast
 
@@ -299,6 +299,7 @@ def cmd_simulate(args: argparse.Namespace) -> int:
 
 def _register_publish(sub: Any) -> None:
     from streams.cli.common import add_mapping_options
+    from streams.cli.replay import add_format_options
 
     p: argparse.ArgumentParser = sub.add_parser(
         "publish",
@@ -310,8 +311,11 @@ def _register_publish(sub: Any) -> None:
         " events). A bad file stops with its path:line; events"
         " already sent stay sent, and the message says how many.",
     )
-    p.add_argument("file", help="JSONL (CloudEvents), XES or CSV event log, plain or gzip")
-    p.add_argument("--format", choices=("jsonl", "xes", "csv"), help="default: by file extension")
+    p.add_argument(
+        "file",
+        help="JSONL (CloudEvents or a source's payloads), XES or CSV event log, plain or gzip",
+    )
+    add_format_options(p)
     p.add_argument(
         "--speed",
         type=non_negative,
@@ -327,6 +331,12 @@ def _register_publish(sub: Any) -> None:
         help="JSONL: start sending at once instead of checking the whole file first"
         " (a bad line then stops publishing part-way)",
     )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="a source's payloads (--format dvcqg…): skip and count the lines that cannot"
+        " be mapped instead of stopping at the first",
+    )
     _add_kafka_options(p.add_argument_group("Kafka"), default_bootstrap=DEFAULT_BOOTSTRAP)
     add_mapping_options(p)
     p.set_defaults(func=cmd_publish)
@@ -338,23 +348,51 @@ def _check_jsonl(path: str) -> int:
     return sum(1 for _ in read_jsonl(path))
 
 
-def _log_events(path: str, fmt: str, mapping: Mapping) -> list[DossierEvent]:
+def _log_events(
+    path: str, fmt: str, mapping: Mapping, zone: tzinfo | None = None
+) -> list[DossierEvent]:
     """Every event of an XES/CSV log, in time order (a dossier's own order kept)."""
     from streams.eventlogs.csvlog import read_csv_log
-    from streams.eventlogs.mapping import trace_events
+    from streams.eventlogs.mapping import trace_events, with_unit_attr
     from streams.eventlogs.xes import read_xes
 
-    traces = read_xes(path) if fmt == "xes" else read_csv_log(path)
+    named = (mapping.unit_attr,) if mapping.unit_attr_named else ()
+    traces = read_xes(path) if fmt == "xes" else read_csv_log(path, timezone=zone, required=named)
+    if mapping.unit_attr_named:  # the default attribute may be absent; a named one not
+        traces = with_unit_attr(traces, mapping, path)
     events = [e for trace in traces for e in trace_events(trace, mapping, path)]
     # Stable: events at the same instant keep the order their trace gave them.
     events.sort(key=lambda e: e.time.timestamp())
     return events
 
 
+class _Skipped:
+    """Lines of a source's payloads skipped with --skip-invalid."""
+
+    def __init__(self) -> None:
+        self.lines = 0
+
+
+def _adapted_events(path: str, name: str, skip: _Skipped | None) -> Iterator[DossierEvent]:
+    """A source's payloads as events in line order; a bad line stops them with its
+    path:line (LogFormatError), or is counted in `skip` and left out."""
+    from streams.eventlogs.adapters import InvalidPayload, adapted_lines
+    from streams.eventlogs.logs import LogFormatError
+
+    for number, got in adapted_lines(path, name):
+        if isinstance(got, InvalidPayload):
+            if skip is None:
+                raise LogFormatError(str(got), path=path, line=number)
+            skip.lines += 1
+            continue
+        yield from got
+
+
 def cmd_publish(args: argparse.Namespace) -> int:
     from producers.kafka_producer import DeliveryError, ProducerError
     from streams.cli.common import CommandError, mapping_from
     from streams.contract.events import InvalidEvent
+    from streams.eventlogs.adapters import ADAPTERS
     from streams.eventlogs.formats import guess_format
     from streams.eventlogs.jsonl import read_jsonl
     from streams.eventlogs.logs import LogFormatError
@@ -366,12 +404,17 @@ def cmd_publish(args: argparse.Namespace) -> int:
         if not os.path.isfile(path):
             raise CommandError(f"{path}: no such file")
         fmt = args.format or guess_format(path)
+        skipped = _Skipped() if args.skip_invalid else None
         if fmt == "jsonl":
             if not args.no_check:
                 _check_jsonl(path)
             source: Iterable[DossierEvent] = read_jsonl(path)
+        elif fmt in ADAPTERS:
+            if not args.no_check:
+                sum(1 for _ in _adapted_events(path, fmt, _Skipped() if skipped else None))
+            source = _adapted_events(path, fmt, skipped)
         else:
-            source = _log_events(path, fmt, mapping_from(args))
+            source = _log_events(path, fmt, mapping_from(args), args.timezone)
     except LogFormatError as err:
         raise CommandError(f"{err} (nothing sent)") from None
     except OSError as err:
@@ -403,9 +446,14 @@ def cmd_publish(args: argparse.Namespace) -> int:
     except ProducerError as err:
         raise CommandError(f"{err} ({producer.sent:,} events sent)", 1) from None
     seconds = time.monotonic() - began
+    skipped_note = (
+        f", {skipped.lines:,} invalid line{'' if skipped.lines == 1 else 's'} skipped"
+        if skipped is not None
+        else ""
+    )
     sys.stderr.write(
         f"publish: {producer.sent:,} events sent to topic {args.topic} at {args.bootstrap}"
-        f" in {seconds:.1f} s{' (interrupted)' if interrupted else ''}\n"
+        f" in {seconds:.1f} s{skipped_note}{' (interrupted)' if interrupted else ''}\n"
     )
     return 130 if interrupted else 0
 

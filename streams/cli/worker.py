@@ -4,9 +4,16 @@ from __future__ import annotations
 
 import argparse
 import sys
+from dataclasses import replace
 from typing import Any
 
-from streams.cli.common import CommandError, add_grace_options, count, policy_book
+from streams.cli.common import (
+    CommandError,
+    add_catalog_option,
+    add_grace_options,
+    count,
+    policy_book_with_catalog,
+)
 from streams.infra.kafka_security import KafkaSecurityError, add_kafka_config_option
 from streams.infra.logs import configure_logging
 from streams.web.auth import AuthConfigError, Guard, TrustedProxy, new_token
@@ -28,6 +35,7 @@ def register(sub: Any) -> None:
     p.add_argument("--topic-prefix", default="", help="prefix for the four topic names")
     p.add_argument("--tick-interval", type=float, help="seconds between deadline scans (0.25)")
     p.add_argument("--policy", action="append", metavar="PATH", help="policy file (repeatable)")
+    add_catalog_option(p)
     p.add_argument("--log-level", default="info", choices=("debug", "info", "warning", "error"))
     add_grace_options(p)
     web = p.add_argument_group("web access (every page but /health needs credentials)")
@@ -97,6 +105,7 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
         tick_interval=args.tick_interval,
         log_level=args.log_level,
         policy_paths=tuple(args.policy or ()),
+        catalog_paths=tuple(args.catalog) if args.catalog else None,
         settle_seconds=args.settle,
         token_file=args.token_file,
         officer_key_file=args.officer_key_file,
@@ -154,7 +163,8 @@ def run_worker(args: argparse.Namespace) -> int:
         s = settings_from(args)
     except KafkaSecurityError as err:
         raise CommandError(str(err)) from None
-    book = policy_book(s.policy_paths)
+    book, catalog = policy_book_with_catalog(s.policy_paths, s.catalog_paths)
+    s = replace(s, catalog=catalog)
     if s.store.startswith("rocksdb"):
         try:
             import rocksdict  # noqa: F401

@@ -2,7 +2,8 @@
 
 `render` is pure (rows, alerts and an instant in, text out), so tests read exactly what
 an operator sees.  `Screen` decides how to show it: redrawn in place on a terminal, one
-compact line per refresh when the output is a pipe or a log file.
+compact line per refresh when the output is a pipe or a log file.  Given `names` (a
+catalogue's `unit_label`), units show their names; a unit it does not name shows its code.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import TextIO
 
 from streams.contract.alerts import Alert
 from streams.core.calendar import day_to_date, local_day, to_iso
-from streams.dashboard.summary import UnitRow, totals
+from streams.dashboard.summary import NO_UNIT, TOTAL, UnitRow, totals
 
 RESET = "\x1b[0m"
 BOLD = "\x1b[1m"
@@ -49,6 +50,9 @@ _NUM = [max(len(vi), len(en)) for _, vi, en in COLUMNS]
 Segment = tuple[str, str]
 """A run of text and its ANSI style ("" for plain)."""
 
+Names = Callable[[str], str] | None
+"""A unit code → what to show for it (its name, else the code); None: codes."""
+
 
 def clean(text: str) -> str:
     """Unit names and evidence come from events: never let them move the cursor."""
@@ -78,18 +82,26 @@ def _line(segments: Sequence[Segment], width: int, color: bool) -> str:
     return "".join(out).rstrip()
 
 
-def _layout(rows: Sequence[UnitRow], label: str, width: int) -> tuple[int, int]:
+def _label(unit: str, names: Names) -> str:
+    if names is None or unit in (NO_UNIT, TOTAL):
+        return unit
+    return names(unit)
+
+
+def _layout(rows: Sequence[UnitRow], label: str, width: int, names: Names) -> tuple[int, int]:
     """(unit column width, gap): two spaces between columns when the terminal is wide
     enough for the longest unit name, else one, then shorter unit names as a last resort."""
-    longest = max([len(r.unit) for r in rows] + [len(label)])
+    longest = max([len(_label(r.unit, names)) for r in rows] + [len(label)])
     numbers = sum(_NUM)
     gap = 2 if longest + numbers + 2 * len(_NUM) <= width else 1
     return max(_MIN_UNIT, min(longest, width - numbers - gap * len(_NUM))), gap
 
 
-def _row(row: UnitRow, layout: tuple[int, int], width: int, color: bool, bold: bool) -> str:
+def _row(
+    row: UnitRow, layout: tuple[int, int], width: int, color: bool, bold: bool, names: Names = None
+) -> str:
     unit_w, gap = layout
-    unit = clean(row.unit)
+    unit = clean(_label(row.unit, names))
     if len(unit) > unit_w:
         unit = unit[: unit_w - 1] + "…"
     segs: list[Segment] = [(unit.ljust(unit_w), BOLD if bold else "")]
@@ -112,7 +124,7 @@ def _header(layout: tuple[int, int], width: int) -> list[str]:
     return lines
 
 
-def alert_line(a: Alert, width: int, color: bool = False) -> str:
+def alert_line(a: Alert, width: int, color: bool = False, names: Names = None) -> str:
     """Time, severity, rule/level, dossier, unit and evidence, cut to the width."""
     resolved = a.status == "resolved"
     mark = "RESOLVED" if resolved else a.severity.upper()
@@ -127,7 +139,7 @@ def alert_line(a: Alert, width: int, color: bool = False) -> str:
         (clean(a.dossier), BOLD),
     ]
     if a.unit:
-        segs.append((f"  [{clean(a.unit)}]", ""))
+        segs.append((f"  [{clean(_label(a.unit, names))}]", ""))
     if a.evidence:
         segs.append(("  " + clean(a.evidence), DIM if resolved else ""))
     return _line(segs, width, color)
@@ -157,6 +169,7 @@ def render(
     status: str | Sequence[str] = (),
     max_alerts: int = 10,
     height: int | None = None,
+    names: Names = None,
 ) -> str:
     """The board (worst units first, then the total) above the latest alerts, newest first.
 
@@ -165,14 +178,14 @@ def render(
     onto further lines when the width runs out."""
     width = max(width, 20)
     total = totals(rows)
-    layout = _layout(rows, total.unit, width)
+    layout = _layout(rows, total.unit, width, names)
     unit_w, gap = layout
     rule = "─" * min(width, unit_w + sum(_NUM) + gap * len(_NUM))
     parts = [status] if isinstance(status, str) else list(status)
     lines = _heading(now, [clean(p) for p in parts if p], width, color)
     lines += ["", *_header(layout, width), rule]
     if rows:
-        lines.extend(_row(r, layout, width, color, False) for r in rows)
+        lines.extend(_row(r, layout, width, color, False, names) for r in rows)
     else:
         lines.append("(không có hồ sơ đang xử lý / no open dossiers)")
     lines += [rule, _row(total, layout, width, color, True), ""]
@@ -182,7 +195,7 @@ def render(
         lines.append("(chưa có / none yet)")
     # islice over reversed(): the caller's deque of recent alerts cannot be sliced.
     latest = islice(reversed(alerts), max(shown, 0))
-    lines.extend(alert_line(a, width, color) for a in latest)
+    lines.extend(alert_line(a, width, color, names) for a in latest)
     return "\n".join(lines)
 
 
@@ -209,19 +222,21 @@ class Screen:
         live: bool,
         color: bool = False,
         size: Callable[[], os.terminal_size] = shutil.get_terminal_size,
+        names: Names = None,
     ) -> None:
         self.out = out
+        self.names = names
         self.live = live
         self.color = color
         self.size = size
         self._drawn = False
 
     @classmethod
-    def for_output(cls, out: TextIO, *, lines_only: bool = False) -> Screen:
+    def for_output(cls, out: TextIO, *, lines_only: bool = False, names: Names = None) -> Screen:
         """Live only on a capable terminal; colours unless NO_COLOR is set (no-color.org)."""
         tty = out.isatty() and os.environ.get("TERM", "") != "dumb"
         live = tty and not lines_only
-        return cls(out, live=live, color=live and "NO_COLOR" not in os.environ)
+        return cls(out, live=live, color=live and "NO_COLOR" not in os.environ, names=names)
 
     def update(
         self, rows: Sequence[UnitRow], alerts: Sequence[Alert], now: int, status: Sequence[str] = ()
@@ -242,6 +257,7 @@ class Screen:
             status=status,
             max_alerts=len(alerts),
             height=lines - 1,
+            names=self.names,
         )
         body = text.split("\n")[: max(lines - 1, 1)]
         prefix = HOME if self._drawn else HIDE_CURSOR + CLEAR_SCREEN + HOME

@@ -1,10 +1,17 @@
-"""Which reader a log file needs: by the name it has, or the format the user gives."""
+"""Which reader a log file needs: by the name it has, or the format the user gives.
+
+Besides the three log formats, every source adapter (streams/eventlogs/adapters) is a
+format: a JSON Lines file of that source's payloads, one request body a line.  Those are
+never guessed from a name (a `.jsonl` is CloudEvents): they are asked for by name.
+"""
 
 from __future__ import annotations
 
+from streams.eventlogs.adapters import ADAPTERS
 from streams.eventlogs.logs import LogFormatError
 
-FORMATS = ("jsonl", "xes", "csv")
+LOG_FORMATS = ("jsonl", "xes", "csv")
+FORMATS = (*LOG_FORMATS, *ADAPTERS)
 
 
 def guess_format(path: str) -> str:
@@ -19,5 +26,5 @@ def guess_format(path: str) -> str:
         if name.endswith(ext):
             return fmt
     raise LogFormatError(
-        "cannot tell the format from the name; give --format jsonl|xes|csv", path=path
+        f"cannot tell the format from the name; give --format {'|'.join(FORMATS)}", path=path
     )

@@ -8,6 +8,7 @@ the dossier unless told otherwise.  Values that mean "nobody" are no unit or off
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -22,6 +23,9 @@ TIME = "time:timestamp"
 @dataclass(frozen=True)
 class Mapping:
     unit_attr: str = "org:group"
+    unit_attr_named: bool = False
+    """The operator named `unit_attr` (`--unit-attr`): a log without it is then an error;
+    the default one may be absent (every event then has no unit)."""
     officer_attr: str | None = "org:resource"
     due_attr: str | None = None
     """A trace attribute holding the due date (e.g. `deadline` in the WABO receipt log)."""
@@ -111,3 +115,29 @@ def _procedure(trace: LogTrace, m: Mapping) -> str:
         if value is not None and str(value).strip():
             return str(value).strip()[:200]
     return m.procedure
+
+
+def with_unit_attr(traces: Iterable[LogTrace], m: Mapping, path: str) -> Iterator[LogTrace]:
+    """The traces, passed through; once they are all read, a `LogFormatError` if some
+    had events but none of those events had the unit attribute at all (a misspelt
+    `--unit-attr` would otherwise give an empty result: no unit, no transfer, no alert).
+    """
+    found = events = False
+    keys: set[str] = set()
+    for trace in traces:
+        if not found:
+            for event in trace.events:
+                events = True
+                if m.unit_attr in event:
+                    found = True
+                    break
+                if len(keys) < 50:
+                    keys.update(k for k in event if k != TIME)
+        yield trace
+    if events and not found:
+        known = ", ".join(sorted(keys)[:12]) or "no attribute but the time"
+        raise LogFormatError(
+            f"no event has the unit attribute {m.unit_attr!r} (--unit-attr); the events"
+            f" have: {known}",
+            path=path,
+        )

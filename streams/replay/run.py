@@ -8,6 +8,10 @@ so each dossier is replayed whole — its own timers catch up before each of its
 At the end every dossier still open is judged as of one audit instant (`until`: by
 default the file's last event time, stated in the report).  Both give the same alerts
 (see streams/core/machine).
+
+A source adapter's format (`dvcqg`, `opencps`, …: streams/eventlogs/adapters) is a
+stream too: each line a request body, mapped to its events, and each event sent across
+the same boundary as a CloudEvents line; a body that cannot be mapped is a bad line.
 """
 
 from __future__ import annotations
@@ -17,20 +21,23 @@ import time
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from datetime import tzinfo
 from typing import IO, Any
 
 from streams.contract.alerts import Alert
+from streams.contract.events import DossierEvent, encode_event
 from streams.core.boundary import Reject, admitted, take_event
 from streams.core.calendar import to_instant, to_iso
 from streams.core.clock import SourceClocks
 from streams.core.dossier import FINISHED, OPEN
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
+from streams.eventlogs.adapters import ADAPTERS, InvalidPayload, adapted_lines
 from streams.eventlogs.csvlog import read_csv_log
 from streams.eventlogs.formats import FORMATS, guess_format
 from streams.eventlogs.jsonl import read_lines
 from streams.eventlogs.logs import LogFormatError, LogTrace
-from streams.eventlogs.mapping import Mapping, trace_events
+from streams.eventlogs.mapping import Mapping, trace_events, with_unit_attr
 from streams.eventlogs.xes import read_xes
 
 
@@ -86,6 +93,20 @@ class Replay:
         if not self.skip_invalid:
             raise LogFormatError(f"{r.reason}: {r.message}", path=self.path, line=line)
         self.summary.invalid += 1
+
+    def adapted(
+        self, lines: Iterator[tuple[int, list[DossierEvent] | InvalidPayload]]
+    ) -> Iterator[tuple[int, bytes]]:
+        """A source's payloads as a stream of raw events, each tagged with its line; a
+        payload that cannot be mapped stops the replay, or is counted once when skipped."""
+        for number, got in lines:
+            if isinstance(got, InvalidPayload):
+                if not self.skip_invalid:
+                    raise LogFormatError(str(got), path=self.path, line=number)
+                self.summary.invalid += 1
+                continue
+            for event in got:
+                yield number, encode_event(event)
 
     def stream(self, lines: Iterator[tuple[int, bytes]]) -> None:
         """A time-ordered stream of raw events: each through the core's boundary."""
@@ -222,11 +243,13 @@ def run_replay(
     progress: IO[str] | None = None,
     until: int | None = None,
     grace: Callable[[str], int] = lambda _: 0,
+    timezone: tzinfo | None = None,
 ) -> dict[str, Any]:
     """Replay one file; return the report.  Raises LogFormatError on a bad file.
 
     `until`: the audit instant still-open dossiers are judged at (default: the file's
-    last event time)."""
+    last event time).  `timezone`: what a CSV timestamp without an offset is read in
+    (None: such a timestamp is an error)."""
     fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise LogFormatError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", path=path)
@@ -235,11 +258,21 @@ def run_replay(
     bar = Progress(progress or sys.stderr)
     started = time.perf_counter()
     try:
+        mapping = mapping or Mapping()
         if fmt == "jsonl":
             replay.stream(_ticking(read_lines(path), engine, bar))
+        elif fmt in ADAPTERS:
+            replay.stream(_ticking(replay.adapted(adapted_lines(path, fmt)), engine, bar))
         else:
-            traces = read_xes(path) if fmt == "xes" else read_csv_log(path)
-            replay.traces(_ticking(traces, engine, bar), mapping or Mapping(), path)
+            named = (mapping.unit_attr,) if mapping.unit_attr_named else ()
+            traces = (
+                read_xes(path)
+                if fmt == "xes"
+                else read_csv_log(path, timezone=timezone, required=named)
+            )
+            if mapping.unit_attr_named:
+                traces = with_unit_attr(traces, mapping, path)
+            replay.traces(_ticking(traces, engine, bar), mapping, path)
         judged = replay.finish(until)
     finally:
         bar.close()

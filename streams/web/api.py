@@ -6,6 +6,9 @@ by the worker asked: it computes its own share, asks every other worker of the g
 (`?scope=local`, their addresses from the partition assignor) for theirs, then merges,
 sorts and pages.  When a worker does not answer, or the group's assignment does not
 cover every partition (a rebalance), the answer says `"partial": true`.
+
+Codes come with their names from the catalogue (`unit_name`, `procedure_name`; null for
+a code it does not name) when the worker was given one (`settings.catalog`).
 """
 
 from __future__ import annotations
@@ -152,6 +155,7 @@ def _units(request: Request) -> vm.Units:
 
 def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core: Any) -> Api:
     api = Api(app, table, settings, book, core)
+    catalog = getattr(settings, "catalog", None)
 
     @app.page("/api/dossiers/{dossier_id}")  # type: ignore[untyped-decorator]
     async def dossier(web: View, request: Request, dossier_id: str) -> Response:
@@ -175,7 +179,8 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
             return web.json({"error": f"unknown dossier {dossier_id!r}"}, status=404)
         if not vm.readable(d, units):
             return _forbidden(web, "this dossier (another unit's)")
-        return web.json(vm.for_reader(vm.dossier_view(d, book, api.now()), units))
+        view = vm.dossier_view(d, book, api.now(), catalog)
+        return web.json(vm.for_reader(view, units))
 
     def unit_list(which: str) -> Callable[[View, Request, str], Awaitable[Response]]:
         async def share(request: Request) -> Any:
@@ -184,7 +189,7 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
             now = api.now()
 
             def compute(ds: list[Dossier]) -> Any:
-                items = vm.sort_by_due(vm.unit_items(ds, unit, which, book, now))
+                items = vm.sort_by_due(vm.unit_items(ds, unit, which, book, now, catalog))
                 return vm.window(items, page, size)
 
             return await api.share(compute)
@@ -203,7 +208,8 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
             items = vm.sort_by_due([i for s in shares for i in s["items"]])
             total = sum(s["total"] for s in shares)
             body = vm.paginate(items, page, size, total)
-            return web.json({"unit": unit, **body, "partial": partial})
+            name = vm.unit_name(catalog, unit)
+            return web.json({"unit": unit, "unit_name": name, **body, "partial": partial})
 
         return view
 
@@ -226,7 +232,8 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
 
             def compute(ds: list[Dossier]) -> Any:
                 mine = [d for d in ds if vm.readable(d, units)]
-                items = vm.sort_ping_pong(vm.ping_pong_items(mine, book, now, finished=finished))
+                found = vm.ping_pong_items(mine, book, now, finished=finished, catalog=catalog)
+                items = vm.sort_ping_pong(found)
                 return vm.window(items, page, size)
 
             return await api.share(compute)
@@ -261,7 +268,9 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
             return web.json(await share(request))
         shares, partial = await api.gather(request, share)
         loop = asyncio.get_running_loop()
-        body = await loop.run_in_executor(None, vm.board_view, shares, start, end, page, size)
+        body = await loop.run_in_executor(
+            None, vm.board_view, shares, start, end, page, size, catalog
+        )
         body["period"]["retention_days"] = settings.retention_days
         return web.json({**body, "partial": partial})
 

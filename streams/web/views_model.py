@@ -3,10 +3,11 @@
 (Over 400 lines: every word the screens use for a dossier, a list and the board in one
 place, so the API, the wallboard and their tests agree.)
 
-Pure: dossiers, the policy book and an instant in; plain dicts out.  The views in
-`streams.web.api` only fetch states and merge the answers of several workers, so every
-rule about what a list contains, how it is sorted and what a status is called lives
-here, where unit tests reach it without a broker.
+Pure: dossiers, the policy book, the catalogue (names for codes) and an instant in;
+plain dicts out (a code the catalogue does not name keeps its code, its `*_name` is null).
+The views in `streams.web.api` only fetch states and merge the answers of several workers,
+so every rule about what a list contains, how it is sorted and what a status is called
+lives here, where unit tests reach it without a broker.
 
 Lists are built in two steps so several workers can be combined: each worker turns its
 own dossiers into items (`*_items`), the worker that was asked merges every worker's
@@ -20,6 +21,7 @@ from dataclasses import asdict
 from datetime import date, datetime
 from typing import Any
 
+from streams.catalog import Catalog
 from streams.contract.errors import DossierWatchError
 from streams.core.calendar import date_to_day, day_start, day_to_date, local_day, to_iso
 from streams.core.dossier import (
@@ -100,7 +102,19 @@ def _stays(flat: Sequence[str | int]) -> list[tuple[str, int]]:
     return [(str(flat[i]), int(flat[i + 1])) for i in range(0, len(flat) - 1, 2)]
 
 
-def referral_chain(d: Dossier) -> list[Json]:
+def unit_name(catalog: Catalog | None, code: str | None) -> str | None:
+    """The unit's name in the catalogue; None without one, for a code it lacks (counted
+    there) and for the board's placeholders (no unit yet, the total)."""
+    if catalog is None or not code or code in (NO_UNIT, TOTAL):
+        return None
+    return catalog.unit_name(code)
+
+
+def procedure_name(catalog: Catalog | None, code: str | None) -> str | None:
+    return None if catalog is None or not code else catalog.procedure_name(code)
+
+
+def referral_chain(d: Dossier, catalog: Catalog | None = None) -> list[Json]:
     """The units the dossier went through, each with its arrival time and the officers
     who took it there.  An officer belongs to the unit stay in which their own stay
     began: the officer trail is kept apart from the unit trail (they bounce separately)."""
@@ -114,7 +128,14 @@ def referral_chain(d: Dossier) -> list[Json]:
             for o, t in officers
             if t >= since and (until is None or t < until)
         ]
-        steps.append({"unit": unit, "since": to_iso(since), "officers": held})
+        steps.append(
+            {
+                "unit": unit,
+                "unit_name": unit_name(catalog, unit),
+                "since": to_iso(since),
+                "officers": held,
+            }
+        )
     return steps
 
 
@@ -125,17 +146,19 @@ def _alert(aid: str, unit: str | None) -> Json:
     return {"id": aid, "rule": rule, "level": level, "unit": unit}
 
 
-def dossier_view(d: Dossier, book: PolicyBook, now: int) -> Json:
+def dossier_view(d: Dossier, book: PolicyBook, now: int, catalog: Catalog | None = None) -> Json:
     """Everything the API tells about one dossier: where it stands and how it got there."""
     x = d.x
     code = standing(d, book, now)
     return {
         "id": d.id,
         "procedure": d.procedure,
+        "procedure_name": procedure_name(catalog, d.procedure),
         "group": d.group,
         "status": d.status_name,
         "standing": labelled(code),
         "unit": d.unit,
+        "unit_name": unit_name(catalog, d.unit),
         "officer": d.officer,
         "received_at": _iso(d.received_at),
         "start": _iso(d.start),
@@ -144,7 +167,7 @@ def dossier_view(d: Dossier, book: PolicyBook, now: int) -> Json:
             max(now - d.due, 0) if d.due is not None and d.status == OPEN else None
         ),
         "finished_at": _iso(x.completed_at if x else None),
-        "chain": referral_chain(d),
+        "chain": referral_chain(d, catalog),
         # The trail keeps the latest TRAIL_UNITS stays: a longer history lost its start.
         "chain_truncated": len(d.trail) >= 2 * TRAIL_UNITS,
         "unit_bounces": x.unit_bounces if x else 0,
@@ -158,11 +181,11 @@ def dossier_view(d: Dossier, book: PolicyBook, now: int) -> Json:
         ],
         "open_alerts": [_alert(aid, unit) for aid, unit in (x.open if x else ())],
         "appointed_unlawfully": _iso(x.appointed if x else None),
-        "steps": _steps(d),
+        "steps": _steps(d, catalog),
     }
 
 
-def _steps(d: Dossier) -> list[Json]:
+def _steps(d: Dossier, catalog: Catalog | None) -> list[Json]:
     """The routing slip's steps with each agency's points (Circular 01/2018 arts 13–14)."""
     x = d.x
     if x is None or not x.steps:
@@ -171,6 +194,7 @@ def _steps(d: Dossier) -> list[Json]:
     return [
         {
             "unit": unit,
+            "unit_name": unit_name(catalog, unit),
             "arrived": to_iso(arrived),
             "due": to_iso(due),
             "left": _iso(left or None),
@@ -201,12 +225,14 @@ def for_reader(view: Json, units: Units) -> Json:
     return out
 
 
-def list_item(d: Dossier, book: PolicyBook, now: int) -> Json:
+def list_item(d: Dossier, book: PolicyBook, now: int, catalog: Catalog | None = None) -> Json:
     """A dossier in a list: id and procedure only, no officer (wallboards hang in halls)."""
     return {
         "id": d.id,
         "procedure": d.procedure,
+        "procedure_name": procedure_name(catalog, d.procedure),
         "unit": d.unit or NO_UNIT,
+        "unit_name": unit_name(catalog, d.unit),
         "standing": labelled(standing(d, book, now)),
         "due": _iso(d.due),
         "due_ts": d.due,
@@ -216,11 +242,16 @@ def list_item(d: Dossier, book: PolicyBook, now: int) -> Json:
 
 
 def unit_items(
-    dossiers: Iterable[Dossier], unit: str, which: str, book: PolicyBook, now: int
+    dossiers: Iterable[Dossier],
+    unit: str,
+    which: str,
+    book: PolicyBook,
+    now: int,
+    catalog: Catalog | None = None,
 ) -> list[Json]:
     """The open dossiers held by `unit` that stand at `which` (overdue or near_due)."""
     return [
-        list_item(d, book, now)
+        list_item(d, book, now, catalog)
         for d in dossiers
         if d.status == OPEN and (d.unit or NO_UNIT) == unit and classify(d, book, now) == which
     ]
@@ -233,7 +264,12 @@ def sort_by_due(items: list[Json]) -> list[Json]:
 
 
 def ping_pong_items(
-    dossiers: Iterable[Dossier], book: PolicyBook, now: int, *, finished: bool = False
+    dossiers: Iterable[Dossier],
+    book: PolicyBook,
+    now: int,
+    *,
+    finished: bool = False,
+    catalog: Catalog | None = None,
 ) -> list[Json]:
     """Dossiers sent back at least once to a unit they had left, with the chain as
     evidence; finished ones only when asked (the centre watches the live ones)."""
@@ -243,9 +279,12 @@ def ping_pong_items(
             continue
         if d.status in FINISHED and not finished:
             continue
-        item = list_item(d, book, now)
+        item = list_item(d, book, now, catalog)
         item["status"] = d.status_name
-        item["chain"] = [{"unit": u, "since": to_iso(t)} for u, t in _stays(d.trail)]
+        item["chain"] = [
+            {"unit": u, "unit_name": unit_name(catalog, u), "since": to_iso(t)}
+            for u, t in _stays(d.trail)
+        ]
         out.append(item)
     return out
 
@@ -422,10 +461,16 @@ def board_counts(
 
 
 def board_view(
-    parts: Iterable[Json], start: int, end: int, page: int = 1, size: int = BOARD_SIZE
+    parts: Iterable[Json],
+    start: int,
+    end: int,
+    page: int = 1,
+    size: int = BOARD_SIZE,
+    catalog: Catalog | None = None,
 ) -> Json:
     """The board from every worker's share: live rows worst first and the period table,
-    a page of units each (`units_total` says how many), with totals over all of them."""
+    a page of units each (`units_total` says how many), with totals over all of them.
+    Names are looked up once the shares are merged (the page's units only)."""
     parts = list(parts)
     live = merge_counts(p["live"] for p in parts)
     rows = [
@@ -435,25 +480,31 @@ def board_view(
     period = merge_counts(p["period"] for p in parts)
     first = (page - 1) * size
     table = [
-        {"unit": unit, **row, "on_time_rate_766": _rate(row)}
+        {"unit": unit, "unit_name": unit_name(catalog, unit), **row, "on_time_rate_766": _rate(row)}
         for unit, row in sorted(period.items())[first : first + size]
     ]
     total = dict(merge_counts([{TOTAL: r} for r in period.values()]).get(TOTAL, {}))
     return {
-        "units": [asdict(r) for r in rows[first : first + size]],
+        "units": [_named(asdict(r), catalog) for r in rows[first : first + size]],
         "units_total": len(rows),
         "page": page,
         "size": size,
-        "total": asdict(totals(rows)),
+        "total": _named(asdict(totals(rows)), catalog),
         "period": {
             "from": to_iso(start),
             "to": to_iso(end),
             "columns": {k: {"vi": vi, "en": en} for k, (vi, en) in PERIOD_COLUMNS.items()},
             "rows": table,
-            "total": {"unit": TOTAL, **total, "on_time_rate_766": _rate(total)},
+            "total": {"unit": TOTAL, "unit_name": None, **total, "on_time_rate_766": _rate(total)},
             "how_computed": HOW_COMPUTED,
         },
     }
+
+
+def _named(row: Json, catalog: Catalog | None) -> Json:
+    """A board row with its unit's name right after its code."""
+    unit = row.pop("unit")
+    return {"unit": unit, "unit_name": unit_name(catalog, unit), **row}
 
 
 def _rate(row: Mapping[str, int]) -> float | None:

@@ -4,7 +4,9 @@ Kept here as strings on purpose (no front-end build step, no package data to ins
 but served as three files — the page, /static/wallboard.css and /static/wallboard.js — so
 that the Content-Security-Policy allows no inline script or style at all.  The script
 builds every element with textContent, never innerHTML, because unit names and
-procedure codes come from the events and must not become markup.
+procedure codes come from the events and must not become markup.  Where the worker has a
+catalogue, units and procedures show their names (the code beside a unit's name, dimmed);
+a code it does not name is shown as the code.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ th, td { text-align:left; padding:6px 8px; border-bottom:1px solid #2b3542; }
 th { color:var(--dim); font-weight:500; font-size:.8em; }
 td.n { text-align:right; font-variant-numeric:tabular-nums; font-weight:700; font-size:1.4em; }
 tr.unit { cursor:pointer; } tr.unit.sel { outline:3px solid #4c8dff; }
+.code { color:var(--dim); font-size:.7em; margin-left:8px; }
 .near { color:var(--orange); } .over { color:var(--red); }
 li.d { list-style:none; padding:8px 10px; margin:0 0 8px; border-radius:8px; cursor:pointer;
        background:#232d3a; border-left:10px solid var(--dim); font-size:26px; }
@@ -90,6 +93,11 @@ async function getJson(path) {
   if (!r.ok) throw new Error(path + " → " + r.status);
   return r.json();
 }
+function unitCell(code, name) {
+  const td = el("td", "", name || code);
+  if (name) td.append(el("span", "code", code));
+  return td;
+}
 function since(seconds) {
   if (seconds === null || seconds === undefined) return "";
   const d = Math.floor(seconds / 86400), h = Math.floor(seconds % 86400 / 3600);
@@ -99,11 +107,12 @@ function since(seconds) {
 function item(d) {
   const li = el("li", "d " + d.standing.code);
   li.dataset.id = d.id;
-  li.append(el("div", "", d.id + " · " + d.procedure));
+  li.append(el("div", "", d.id + " · " + (d.procedure_name || d.procedure)));
   const due = (d.due || "—").slice(0, 16).replace("T", " ");
   let meta = d.standing.vi + " / " + d.standing.en + " · hạn/due " + due;
   if (d.standing.code === "overdue") meta += " · trễ/late " + since(d.seconds_overdue);
-  if (d.chain) meta = d.unit_bounces + " lần/bounces · " + d.chain.map(s => s.unit).join(" → ");
+  if (d.chain) meta = d.unit_bounces + " lần/bounces · " +
+    d.chain.map(s => s.unit_name || s.unit).join(" → ");
   li.append(el("div", "meta", meta));
   li.addEventListener("click", () => openTimeline(d.id));
   return li;
@@ -117,10 +126,11 @@ async function refresh() {
     const board = await getJson("/api/board");
     const rows = board.units;
     if (!unit && rows.length) unit = rows[0].unit;
+    const names = Object.fromEntries(rows.map(r => [r.unit, r.unit_name]));
     const body = document.getElementById("units");
     body.replaceChildren(...rows.map(r => {
       const tr = el("tr", "unit" + (r.unit === unit ? " sel" : ""));
-      tr.append(el("td", "", r.unit), el("td", "n", r.open), el("td", "n", r.within_time),
+      tr.append(unitCell(r.unit, r.unit_name), el("td", "n", r.open), el("td", "n", r.within_time),
                 el("td", "n near", r.near_due), el("td", "n over", r.overdue),
                 el("td", "n", r.ping_pong));
       tr.addEventListener("click", () => { unit = r.unit; refresh(); });
@@ -131,7 +141,7 @@ async function refresh() {
       const u = encodeURIComponent(unit);
       const [o, a] = await Promise.all([getJson("/api/units/" + u + "/overdue?size=15"),
                                         getJson("/api/units/" + u + "/at-risk?size=10")]);
-      document.getElementById("unit-o").textContent = unit;
+      document.getElementById("unit-o").textContent = o.unit_name || names[unit] || unit;
       fill("overdue", o.items, "Không có / None");
       fill("atrisk", a.items, "Không có / None");
       partial = partial || o.partial || a.partial;
@@ -154,7 +164,8 @@ async function openTimeline(id) {
   close.addEventListener("click", () => box.classList.remove("open"));
   const head = el("h2", d.standing.code === "overdue" ? "over" :
                        d.standing.code === "near_due" ? "near" : "",
-                  d.id + " · " + d.procedure + " — " + d.standing.vi + " / " + d.standing.en);
+                  d.id + " · " + (d.procedure_name || d.procedure) + " — " + d.standing.vi +
+                  " / " + d.standing.en);
   const facts = el("div", "en", "Tiếp nhận/Received " + (d.received_at || "—").slice(0, 16) +
                    " · Hạn/Due " + (d.due || "—").slice(0, 16) +
                    " · Đá qua lại/Bounces " + d.unit_bounces);
@@ -163,7 +174,8 @@ async function openTimeline(id) {
   d.chain.forEach((s, i) => {
     if (i) flow.append(el("span", "arrow", "→"));
     const step = el("div", "step");
-    step.append(el("div", "u", s.unit), el("div", "t", s.since.slice(0, 16).replace("T", " ")));
+    step.append(el("div", "u", s.unit_name || s.unit),
+                el("div", "t", s.since.slice(0, 16).replace("T", " ")));
     for (const o of s.officers) step.append(el("div", "o", "CB/Officer " + o.officer));
     flow.append(step);
   });

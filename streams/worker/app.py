@@ -36,6 +36,7 @@ from typing import Any
 import faust
 from prometheus_client import CollectorRegistry
 
+from streams.catalog.metrics import CatalogCollector
 from streams.core.clock import graces
 from streams.core.policy import PolicyBook
 from streams.metrics import OpenDossierCollector, PipelineMetrics, StreamClockCollector
@@ -77,6 +78,8 @@ def create_app(
     gauges = OpenDossierCollector(None, book, clock=lambda: core.stream_now(time.time()))
     registry.register(gauges)
     registry.register(StreamClockCollector(lambda: core.clocks.values(), metrics.source))
+    if s.catalog is not None:
+        registry.register(CatalogCollector(s.catalog))
 
     async def send_direct(
         topic: str,

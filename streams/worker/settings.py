@@ -5,9 +5,12 @@ from __future__ import annotations
 import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from streams.infra.kafka_security import KafkaSecurity
+
+if TYPE_CHECKING:
+    from streams.catalog import Catalog
 
 
 @dataclass(frozen=True)
@@ -31,6 +34,10 @@ class WorkerSettings:
     retention_days: int = 30
     """How long a finished dossier stays in the table for late events."""
     policy_paths: tuple[str, ...] = field(default_factory=tuple)
+    catalog_paths: tuple[str, ...] = field(default_factory=tuple)
+    """Catalogue files (units, procedures): CSV or TOML."""
+    catalog: Catalog | None = None
+    """The catalogue read from `catalog_paths` by the command, for the pages' names."""
     log_level: str = "info"
     settle_seconds: int = 0
     """Stream time held back from judging on a live source, for a transport that delivers

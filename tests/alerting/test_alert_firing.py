@@ -4,10 +4,19 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import msgspec
 from alerting_support import alert
 
 from alerts.firing import FiringSet
-from alerts.labels import alert_annotations, alert_labels, alertname, dossier_url, escalation
+from alerts.labels import (
+    Names,
+    alert_annotations,
+    alert_labels,
+    alertname,
+    dossier_url,
+    escalation,
+    use_names,
+)
 from alerts.zalo import message_text
 
 NOW = datetime(2025, 7, 10, 5, 0, tzinfo=UTC)
@@ -148,3 +157,53 @@ def test_zalo_text_fits_the_message_limit() -> None:
     text = message_text(_group(60))
     assert len(text) <= 2000
     assert "hồ sơ khác" in text and "more" in text
+
+
+NAMES = Names(
+    units={"DEPT_JUSTICE": "Sở Tư pháp", "DEPT_LAND": "Sở Nông nghiệp và Môi trường"},
+    procedures={"1.005120": "Cấp Phiếu lý lịch tư pháp"},
+)
+
+
+def test_annotations_name_unit_and_procedure_from_the_catalogue() -> None:
+    """With a catalogue's names the annotations and texts name the unit and the procedure
+    (codes beside them), the referral path names its units, and labels and id stay codes."""
+    a = msgspec.structs.replace(
+        alert("HS-1", "overdue"),
+        chain=(("DEPT_LAND", "2025-07-01T09:00:00+07:00"), ("DEPT_X", "2025-07-02T09:00:00+07:00")),
+    )
+    plain = alert_annotations(a, "http://d.test/dossiers/HS-1")
+    named = alert_annotations(a, "http://d.test/dossiers/HS-1", NAMES)
+    assert (named["unit_name"], named["procedure_name"]) == (
+        "Sở Tư pháp",
+        NAMES.procedures["1.005120"],
+    )
+    assert named["summary"] == "Hồ sơ HS-1 đã quá hạn 2025-07-09 17:00 tại Sở Tư pháp"
+    assert "Đơn vị: Sở Tư pháp (DEPT_JUSTICE)" in named["description"]
+    assert "Procedure: Cấp Phiếu lý lịch tư pháp (1.005120) (justice)" in named["description_en"]
+    assert named["chain"].startswith("Sở Nông nghiệp và Môi trường (2025-07-01 09:00) → DEPT_X")
+    assert "unit_name" not in plain and plain["summary"].endswith("tại DEPT_JUSTICE")
+    assert alert_labels(a)["unit"] == "DEPT_JUSTICE"
+
+
+def test_unknown_codes_stay_codes_in_annotations() -> None:
+    """A unit or procedure the names lack is shown as its code, with no name annotation."""
+    a = alert("HS-2", "overdue", unit="DEPT_MYSTERY")
+    notes = alert_annotations(a, "http://d.test/dossiers/HS-2", Names(units=NAMES.units))
+    assert "unit_name" not in notes and "procedure_name" not in notes
+    assert notes["summary"].endswith("tại DEPT_MYSTERY")
+    assert "Thủ tục: 1.005120 (justice)" in notes["description"]
+
+
+def test_the_bridge_names_reach_the_firing_set() -> None:
+    """Names set once for the bridge (`use_names`) are in what the firing set posts; the
+    labels, and so Alertmanager's identity of the alert, are those without names."""
+    use_names(NAMES)
+    try:
+        change = fresh().apply(alert("HS-3", "overdue"), NOW)
+    finally:
+        use_names(Names())
+    assert change.postable is not None
+    assert change.postable["annotations"]["unit_name"] == "Sở Tư pháp"
+    assert change.postable["labels"] == alert_labels(alert("HS-3", "overdue"))
+    assert "unit_name" not in fresh().apply(alert("HS-4", "overdue"), NOW).postable["annotations"]  # type: ignore[index]

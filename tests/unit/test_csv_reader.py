@@ -176,3 +176,22 @@ def test_byte_order_mark_is_not_part_of_the_first_column(tmp_path: Path) -> None
     """A UTF-8 BOM (as Excel writes) does not hide the first column's name."""
     (only,) = read_csv_log(write(tmp_path, "\ufeffcase,time\nc1,2020-01-06T09:00:00Z\n"))
     assert only.case_id == "c1"
+
+
+def test_naive_timestamps_are_read_in_the_given_time_zone(tmp_path: Path) -> None:
+    """With a time zone, a timestamp without an offset is local time there; one with an
+    offset keeps its own."""
+    text = "case,time,org:group\nc1,2025-09-08T09:00:00,A\nc1,2025-09-08T10:00:00Z,B\n"
+    (only,) = read_csv_log(write(tmp_path, text), timezone=timezone(timedelta(hours=7)))
+    assert [e["time:timestamp"] for e in only.events] == [
+        datetime(2025, 9, 8, 2, tzinfo=UTC),
+        datetime(2025, 9, 8, 10, tzinfo=UTC),
+    ]
+
+
+def test_a_required_column_missing_from_the_header_is_named(tmp_path: Path) -> None:
+    """A required attribute (the unit) absent from the header fails at line 1, naming it
+    and the columns there are."""
+    with pytest.raises(LogFormatError) as err:
+        list(read_csv_log(write(tmp_path, BASIC), required=("org:role",)))
+    assert err.value.line == 1 and "'org:role'" in str(err.value) and "org:group" in str(err.value)

@@ -329,3 +329,52 @@ def test_kafka_script_path_points_into_the_repository() -> None:
     """In a source checkout the default script path is the repository's deploy/kafka/kafkactl.sh."""
     assert commands.KAFKACTL.is_file()
     assert commands.KAFKACTL.parts[-3:] == ("deploy", "kafka", "kafkactl.sh")
+
+
+# -- publish --format <source> ---------------------------------------------------------------
+
+PORTAL = Path(__file__).resolve().parents[1] / "fixtures" / "adapters" / "dvcqg.jsonl"
+
+
+def portal_with_bad_line(tmp_path: Path) -> Path:
+    lines = PORTAL.read_text().splitlines()
+    bad = lines[0].replace('"TrangThaiHoSo":"2"', '"TrangThaiHoSo":"12"')
+    path = tmp_path / "portal.jsonl"
+    path.write_text("\n".join([lines[0], lines[1], bad, *lines[2:]]) + "\n")
+    return path
+
+
+def test_publish_of_a_sources_payloads_sends_their_events_in_line_order(
+    run: Run, recording: type[RecordingProducer]
+) -> None:
+    """--format dvcqg sends every body's events in line order, re-sent ones included
+    (the worker drops those as redeliveries)."""
+    code, _, err = run("publish", str(PORTAL), "--format", "dvcqg")
+    (producer,) = recording.instances
+    assert code == 0
+    assert len(producer.events) == 8 and len({e.id for e in producer.events}) == 4
+    assert {e.source for e in producer.events} == {"dvcqg"}
+    assert "publish: 8 events sent" in err
+
+
+def test_publish_of_a_bad_payload_line_names_it_and_sends_nothing(
+    run: Run, tmp_path: Path, no_broker: None
+) -> None:
+    """An unknown status code on line 3 exits 2 with one path:3 line naming the value,
+    before any broker is contacted."""
+    path = portal_with_bad_line(tmp_path)
+    code, _, err = run("publish", str(path), "--format", "dvcqg")
+    assert code == 2
+    assert f"{path}:3: unknown_code" in one_line(err, "publish")
+    assert "'12'" in err and "nothing sent" in err
+
+
+def test_publish_skip_invalid_leaves_the_bad_line_out_and_says_so(
+    run: Run, tmp_path: Path, recording: type[RecordingProducer]
+) -> None:
+    """With --skip-invalid the bad line is skipped and counted; the rest is sent."""
+    path = portal_with_bad_line(tmp_path)
+    code, _, err = run("publish", str(path), "--format", "dvcqg", "--skip-invalid")
+    (producer,) = recording.instances
+    assert code == 0 and len(producer.events) == 8
+    assert "1 invalid line skipped" in err

@@ -91,3 +91,66 @@ def test_grace_changes_when_a_replay_fires_not_what(tmp_path: Path) -> None:
     ids = [json.loads(line)["id"] for line in plain.read_text().splitlines()]
     slow_ids = [json.loads(line)["id"] for line in slow.read_text().splitlines()]
     assert sorted(ids) == sorted(slow_ids) and any("/overdue/" in i for i in ids)
+
+
+NAIVE_CSV = """\
+case,time,org:group
+HS-7,2025-09-08T09:00:00,A
+HS-7,2025-09-09T09:00:00,B
+"""
+
+
+def test_a_csv_with_local_times_is_read_in_the_default_zone(tmp_path: Path) -> None:
+    """A CSV export without offsets replays in Asia/Ho_Chi_Minh by default, or in the
+    zone --timezone names."""
+    log = tmp_path / "export.csv"
+    log.write_text(NAIVE_CSV)
+    r = replay(tmp_path, str(log))
+    assert r["first_event"] == "2025-09-08T09:00:00+07:00"
+    r = replay(tmp_path, str(log), "--timezone", "UTC")
+    assert r["first_event"] == "2025-09-08T16:00:00+07:00"
+
+
+def test_a_unit_attribute_no_event_has_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """--unit-attr naming a column the CSV lacks is one line and exit 2, not an empty
+    result."""
+    log = tmp_path / "export.csv"
+    log.write_text(NAIVE_CSV)
+    assert main(["replay", str(log), "--quiet", "--unit-attr", "org:role"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "'org:role'" in err
+
+
+def test_a_unit_attribute_no_xes_event_has_is_an_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The same for an XES log, found once the log is read: one line, exit 2."""
+    log = tmp_path / "log.xes"
+    log.write_text(
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n<trace>'
+        '<string key="concept:name" value="HS-8"/><event><string key="org:group" value="A"/>'
+        '<date key="time:timestamp" value="2025-09-08T09:00:00+07:00"/></event></trace>\n</log>\n'
+    )
+    assert main(["replay", str(log), "--quiet", "--unit-attr", "org:role"]) == 2
+    err = capsys.readouterr().err.strip()
+    assert err.count("\n") == 0 and "no event has the unit attribute 'org:role'" in err
+
+
+def test_replay_judges_stated_due_dates_by_the_catalogue_legal_limit(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """With `--catalog`, procedure 1.002111 has a legal limit of 10 working days, so a
+    receipt of Mon 8/9/2025 promising Fri 26/9 is `appointment_beyond_limit`; without the
+    catalogue the procedure's limit is unknown and nothing is said."""
+    log = tmp_path / "one.jsonl"
+    story = Story().received(
+        "2025-09-08T09:00", procedure="1.002111", unit="A", time_limit=None, due="2025-09-26T17:00"
+    )
+    log.write_bytes(b"".join(encode_event(e) + b"\n" for e in story.events))
+    catalog = Path(__file__).resolve().parents[2] / "docs/examples/catalog/procedures.csv"
+    assert main(["replay", str(log), "--catalog", str(catalog)]) == 0
+    assert "appointment_beyond_limit" in capsys.readouterr().out
+    assert main(["replay", str(log)]) == 0
+    assert "appointment_beyond_limit" not in capsys.readouterr().out

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pytest
 from helpers.story import Story, at
 
+from streams.catalog import Catalog, load_catalog
 from streams.core.dossier import Dossier
 from streams.core.engine import Engine
 from streams.policy import builtin_book
 from streams.web import views_model as vm
+
+SAMPLE = Path(__file__).resolve().parents[2] / "docs" / "examples" / "catalog"
 
 
 def run(*stories: Story, now: str) -> tuple[Engine, int]:
@@ -66,6 +71,7 @@ def test_dossier_view_has_chain_officers_and_open_alerts() -> None:
     assert [s["unit"] for s in view["chain"]] == ["ONE_STOP", "A", "B", "A"]
     assert view["chain"][1] == {
         "unit": "A",
+        "unit_name": None,
         "since": "2025-09-08T10:00:00+07:00",
         "officers": [{"officer": "o1", "since": "2025-09-08T10:00:00+07:00"}],
     }
@@ -189,3 +195,61 @@ def test_bad_period_is_rejected() -> None:
         vm.parse_period({"from": "20-09-2025"}, t)
     with pytest.raises(vm.BadRequest, match="empty"):
         vm.parse_period({"from": "2025-09-10", "to": "2025-09-01"}, t)
+
+
+def _catalog() -> Catalog:
+    return load_catalog([SAMPLE / "units.csv", SAMPLE / "procedures.csv"])
+
+
+def test_board_rows_carry_unit_names_next_to_codes() -> None:
+    """With a catalogue the board's live and period rows give each unit's name after its
+    code; a unit it does not name keeps its code with a null name, and is counted."""
+    stories = [
+        Story("D1").received("2025-09-02T09:00", unit="DEPT_TAX", time_limit="2wd"),
+        Story("D2").received("2025-09-02T09:00", unit="DEPT_NEW", time_limit="2wd"),
+    ]
+    engine, t = run(*stories, now="2025-09-20T10:00")
+    start, end = vm.parse_period({}, t)
+    catalog = _catalog()
+    share = vm.board_counts(states(engine), engine.book, t, start, end)
+    board = vm.board_view([share], start, end, catalog=catalog)
+    names = {r["unit"]: r["unit_name"] for r in board["units"]}
+    assert names == {"DEPT_TAX": "Thuế tỉnh", "DEPT_NEW": None}
+    assert list(board["units"][0])[:2] == ["unit", "unit_name"]
+    assert {r["unit"]: r["unit_name"] for r in board["period"]["rows"]} == names
+    assert board["total"]["unit_name"] is None and board["period"]["total"]["unit_name"] is None
+    assert catalog.unknown_codes("unit") == ["DEPT_NEW"]
+    assert vm.board_view([share], start, end)["units"][0]["unit_name"] is None
+
+
+def test_dossier_view_and_lists_name_units_and_procedures() -> None:
+    """The dossier view names its procedure, its unit and each unit of its chain and steps;
+    list items and the ping-pong chain too; unknown procedure codes stay codes."""
+    story = (
+        Story("HS-N")
+        .received("2025-09-08T09:00", procedure="1.002111", time_limit="10wd")
+        .transfer("2025-09-08T10:00", "DEPT_LAND", step_due="2025-09-12T17:00")
+        .transfer("2025-09-09T10:00", "DEPT_PLANNING")
+        .back("2025-09-10T10:00", "DEPT_LAND")
+    )
+    odd = Story("HS-ODD").received("2025-09-08T09:00", procedure="9.999", unit="DEPT_LAND")
+    engine, t = run(story, odd, now="2025-09-10T12:00")
+    catalog = _catalog()
+    view = vm.dossier_view(engine.dossiers["HS-N"], engine.book, t, catalog)
+    assert view["procedure_name"].startswith("Đăng ký biến động quyền sử dụng đất")
+    assert view["unit_name"] == "Sở Nông nghiệp và Môi trường"
+    assert [s["unit_name"] for s in view["chain"]] == [
+        "Bộ phận Một cửa tỉnh",
+        "Sở Nông nghiệp và Môi trường",
+        "Sở Quy hoạch – Kiến trúc",
+        "Sở Nông nghiệp và Môi trường",
+    ]
+    assert view["steps"][0]["unit_name"] == "Sở Nông nghiệp và Môi trường"
+    items = vm.ping_pong_items(states(engine), engine.book, t, catalog=catalog)
+    assert items[0]["unit_name"] == "Sở Nông nghiệp và Môi trường"
+    assert items[0]["chain"][2]["unit_name"] == "Sở Quy hoạch – Kiến trúc"
+    other = vm.list_item(engine.dossiers["HS-ODD"], engine.book, t, catalog)
+    assert (other["procedure"], other["procedure_name"]) == ("9.999", None)
+    assert catalog.unknown_codes("procedure") == ["9.999"]
+    plain = vm.dossier_view(engine.dossiers["HS-N"], engine.book, t)
+    assert plain["procedure_name"] is None and plain["chain"][1]["unit_name"] is None
