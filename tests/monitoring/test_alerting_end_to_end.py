@@ -101,9 +101,10 @@ def history() -> list[dict[str, Any]]:
     """A week of a simulated province in 2025, cut off mid-stream, then — a month later in
     stream time (one event in every partition) — the source speaks again: every dossier
     still open at the cut is overdue now.  (A fixed week: the same dossiers, and units on
-    both sides of the threshold, on any day it runs.)"""
+    both sides of the threshold, on any day it runs — with today's rules one unit exactly
+    at it (10) and one below (7); the precondition below says so if the rules move them.)"""
     out = []
-    for e in simulate(seed=17, start=START, until=CUT, per_working_day=120):
+    for e in simulate(seed=17, start=START, until=CUT, per_working_day=90):
         if datetime.fromisoformat(str(e["time"])) >= CUT:
             break
         out.append(e)
