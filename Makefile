@@ -74,6 +74,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/core_throughput.py
 	$(BIN)/python bench/memory_per_dossier.py
 	$(BIN)/python bench/replay_speed.py
+	$(BIN)/python bench/alert_volume.py
 
 ## Through the real broker (starts it): throughput vs a bare agent, latency, breach lateness,
 ## live against replay.
@@ -83,6 +84,7 @@ bench-pipeline: $(STAMP)
 	$(BIN)/python bench/pipeline_latency.py
 	$(BIN)/python bench/breach_lateness.py
 	$(BIN)/python bench/live_vs_replay.py
+	$(BIN)/python bench/gateway_throughput.py
 
 ## The compose stack's secrets, into ./secrets (git-ignored): tokens, keys, webhook tokens.
 secrets: $(STAMP)

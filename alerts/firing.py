@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal
 
-from alerts.labels import alert_annotations, alert_labels, dossier_url
+from alerts.labels import alert_annotations, alert_labels, dossier_link
 from streams.contract.alerts import Alert
 
 Postable = dict[str, Any]
@@ -74,7 +74,7 @@ class FiringSet:
         return self._resolve(a, now)
 
     def _fire(self, a: Alert, now: datetime) -> Change:
-        link = dossier_url(self.link_base, a.dossier)
+        link = dossier_link(a, self.link_base)
         known = self._firing.get(a.id)
         if known is not None:
             # Same id, same situation: keep the first startsAt, take the newest wording.

@@ -15,10 +15,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from urllib.parse import quote
 
 from alerts.texts import chain_text, details, wording
 from streams.contract.alerts import Alert
+from streams.contract.alerts import dossier_url as dossier_url  # one definition, the worker's too
 
 ALERTNAMES: dict[str, str] = {
     "deadline": "DossierDeadline",
@@ -74,8 +74,11 @@ def escalation(level: str) -> int:
     return int(m[1]) if m else 0
 
 
-def dossier_url(link_base: str, dossier: str) -> str:
-    return f"{link_base.rstrip('/')}/dossiers/{quote(dossier, safe='')}"
+def dossier_link(a: Alert, link_base: str) -> str:
+    """The dossier page an alert links to: the URL the worker put on it, else the one made
+    from the bridge's link base (records written without one: replay files, older alerts).
+    One rule for the annotation and the generator URL, so they never disagree."""
+    return a.url or dossier_url(link_base, a.dossier)
 
 
 def alert_labels(a: Alert) -> dict[str, str]:
@@ -97,6 +100,7 @@ def alert_labels(a: Alert) -> dict[str, str]:
 
 
 def alert_annotations(a: Alert, link: str, names: Names | None = None) -> dict[str, str]:
+    """`link`: the page to fall back on when the alert carries no `url` of its own."""
     n = _names if names is None else names
     unit_name = n.units.get(a.unit) if a.unit else None
     procedure_name = n.procedures.get(a.procedure) if a.procedure else None
@@ -110,7 +114,8 @@ def alert_annotations(a: Alert, link: str, names: Names | None = None) -> dict[s
         "description": vi,
         "description_en": en,
         "evidence": a.evidence,
-        "dossier_url": link,
+        # The e-mail templates and the Zalo adapter link to the dossier through this one.
+        "dossier_url": a.url or link,
         "at": a.at,
     }
     if a.due:

@@ -5,6 +5,11 @@ the e-mail templates and the Zalo adapter only lay them out, so a wording change
 in one place for every channel.  Where the bridge has a catalogue, a unit and a procedure
 are named ("Sở Xây dựng (DEPT_CONSTRUCTION)"); without one, or for a code it lacks, the
 code stands alone.
+
+The evidence is said in each reader's language: the core's `evidence` is an English
+sentence (also the log's and the API's), so the Vietnamese one (`evidence_vi`) is built
+here from the alert's fields — rule, level, at, due, unit, officer, chain — never
+translated from the English.
 """
 
 from __future__ import annotations
@@ -194,7 +199,8 @@ def details(
     procedure_name: str | None = None,
     chain_names: Mapping[str, str] | None = None,
 ) -> tuple[str, str]:
-    """The facts behind the alert, one per line (Vietnamese, English)."""
+    """The facts behind the alert, one per line (Vietnamese, English), ending with the
+    evidence: `evidence_vi` in the Vietnamese, the core's sentence in the English."""
     vi: list[str] = []
     en: list[str] = []
     if a.unit:
@@ -219,6 +225,11 @@ def details(
         path = chain_text(a, chain_names)
         vi.append(f"Đường đi: {path}")
         en.append(f"Path: {path}")
+    # The evidence in each reader's language: Vietnamese from the fields, English as the
+    # core wrote it.
+    vi.append(f"Căn cứ: {evidence_vi(a, unit_name, chain_names)}")
+    if a.evidence:
+        en.append(f"Evidence: {a.evidence}")
     return "\n".join(vi), "\n".join(en)
 
 
@@ -227,3 +238,89 @@ def chain_text(a: Alert, names: Mapping[str, str] | None = None) -> str:
     ping_pong_officer's, never: officers are not units)."""
     named = names if names and a.rule != "ping_pong_officer" else {}
     return " → ".join(f"{named.get(who, who)} ({_day(when)})" for who, when in a.chain)
+
+
+# -- evidence in Vietnamese ---------------------------------------------------------------
+#
+# The core writes its `evidence` in English (it is also the log's and the API's).  For the
+# staff, the same facts are said again in Vietnamese from the alert's structured fields
+# (rule, level, at, due, unit, officer, chain), so nothing is translated from the English
+# sentence and a new English wording cannot break the Vietnamese one.
+# Placeholders: {at} when it fired, {due}, {unit}, {who} "; cán bộ X đang giữ" or "",
+# {group} " với nhóm thủ tục land" or "",
+# {n} the level's number (75 of near_due_75, 2 of escalation_2) or, for ping-pong and
+# referral chains, the count the alert id is anchored on; {path} the chain.
+
+_EVIDENCE_VI: dict[tuple[str, str], str] = {
+    ("deadline", "near_due"): "Đến {at} hồ sơ đã dùng {n}% số giờ làm việc của thời hạn; hạn"
+    " {due}; đang ở {unit}{who}.",
+    ("deadline", "overdue"): "Hạn giải quyết {due} đã qua mà hồ sơ chưa có kết quả; đang ở"
+    " {unit}{who}.",
+    ("deadline", "escalation"): "Đến {at} hồ sơ vẫn quá hạn (hạn {due}), cảnh báo cấp {n};"
+    " đang ở {unit}{who}.",
+    ("stall", ""): "Hồ sơ không có tiến triển nào tại {unit} cho đến {at}, quá số ngày làm việc"
+    " cho phép{group}{who}.",
+    ("ping_pong_unit", ""): "Hồ sơ bị chuyển trả qua lại giữa các đơn vị ({n} lần): {path}.",
+    ("ping_pong_officer", ""): "Hồ sơ bị chuyển trả qua lại giữa các cán bộ ({n} lần): {path}.",
+    ("referral_chain", ""): "Hồ sơ đã qua {n} đơn vị (không kể Bộ phận Một cửa): {path}.",
+    ("consultation_count", ""): "Đến {at} hồ sơ đã được gửi xin ý kiến quá số lần cho phép;"
+    " đang ở {unit}.",
+    ("consultation_late", ""): "Hạn trả lời xin ý kiến đã qua lúc {at} mà chưa có trả lời.",
+    ("transfer_late", ""): "Đến {at} Bộ phận Một cửa chưa chuyển hồ sơ cho đơn vị giải quyết.",
+    ("acceptance_late", ""): "Đến {at} hồ sơ trực tuyến chưa được tiếp nhận hoặc trả lại"
+    " (quá 8 giờ làm việc).",
+    ("supplement_late", ""): "Yêu cầu bổ sung lúc {at}, sau 3 ngày làm việc kể từ khi tiếp"
+    " nhận; đơn vị {unit}.",
+    ("supplement_repeated", ""): "Yêu cầu bổ sung lần nữa lúc {at}: chỉ được yêu cầu một lần;"
+    " đơn vị {unit}.",
+    ("supplement_expired", ""): "Hết thời hạn bổ sung lúc {at} mà công dân chưa nộp bổ sung;"
+    " hồ sơ được đóng.",
+    ("reschedule_late", ""): "Thư xin lỗi và hẹn lại phát hành lúc {at}, không kịp trước hạn"
+    " {due} ít nhất 01 ngày làm việc; hạn giữ nguyên.",
+    ("reschedule_repeated", ""): "Hẹn lại lần nữa lúc {at}: chỉ được hẹn lại một lần; hạn giữ"
+    " nguyên {due}.",
+    ("intake_notice", ""): "Đến {at} chưa có cán bộ nhận hồ sơ trực tuyến (đã qua 2 giờ làm việc).",
+    ("appointment_beyond_limit", ""): "Phiếu hẹn ghi ngày trả {due}, muộn hơn thời hạn giải"
+    " quyết của thủ tục; tiếp nhận lúc {at}.",
+    ("refusal_late", ""): "Văn bản từ chối gửi lúc {at}, sau hạn giải quyết {due}.",
+    ("step_late", ""): "{unit} giữ hồ sơ quá hạn bước xử lý trên phiếu kiểm soát (đến {at}){who}.",
+    ("paper_transfer_late", ""): "Đến {at} hồ sơ giấy chưa được chuyển liên thông (quá 01"
+    " ngày làm việc).",
+}
+
+
+def _evidence_key(a: Alert) -> tuple[tuple[str, str], str]:
+    """The template's key and its number: near_due_75 → (near_due, 75); a referral's count
+    is its id's anchor (`dossier/rule/level/anchor`)."""
+    rule, level = a.rule, a.level
+    if rule == "deadline":
+        for kind in ("near_due", "escalation"):
+            if level.startswith(f"{kind}_"):
+                return (rule, kind), level.removeprefix(f"{kind}_")
+        return (rule, "overdue"), ""
+    if rule in ("ping_pong_unit", "ping_pong_officer", "referral_chain"):
+        return (rule, ""), a.id.rsplit("/", 1)[-1]
+    return (rule, ""), ""
+
+
+def evidence_vi(
+    a: Alert, unit_name: str | None = None, chain_names: Mapping[str, str] | None = None
+) -> str:
+    """The evidence in Vietnamese, from the alert's fields; for a rule without a sentence
+    here, its title, the time and the unit."""
+    key, n = _evidence_key(a)
+    template = _EVIDENCE_VI.get(key)
+    unit = unit_name or a.unit or "?"
+    if template is None:
+        return f"{wording(a, unit_name).title} lúc {_day(a.at)}" + (
+            f" tại {unit}." if a.unit else "."
+        )
+    return template.format(
+        at=_day(a.at),
+        due=_day(a.due) if a.due else "?",
+        unit=unit,
+        who=f"; cán bộ {a.officer} đang giữ" if a.officer else "",
+        group=f" với nhóm thủ tục {a.procedure_group}" if a.procedure_group else "",
+        n=n,
+        path=chain_text(a, chain_names) if a.chain else unit,
+    )

@@ -1,5 +1,6 @@
 """`dossierwatch demo`: the embedded default — no broker, the simulator feeding the core
-in-process, a live board in the terminal and Prometheus metrics on localhost.
+in-process, a live board in the terminal, and on localhost the wallboard, the dossier pages
+(streams/web/demo_server.py) and Prometheus metrics.
 
 Stream time, as everywhere (DESIGN principle 2): events are released on a compressed
 timeline (`producers.pacing`) and read on the same stream clocks as the live worker's
@@ -13,7 +14,7 @@ from __future__ import annotations
 
 import threading
 import time
-from collections import Counter, deque
+from collections import Counter, OrderedDict, deque
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from datetime import datetime, timedelta, timezone
 from typing import TYPE_CHECKING
@@ -31,6 +32,7 @@ from streams.web.auth import Guard, wsgi_guard
 if TYPE_CHECKING:
     from wsgiref.simple_server import WSGIServer
 
+    from streams.catalog import Catalog
     from streams.metrics import PipelineMetrics
 
 ICT = timezone(timedelta(hours=7))
@@ -39,7 +41,13 @@ DEFAULT_START = datetime(2025, 9, 8, 7, 30, tzinfo=ICT)
 DEFAULT_PER_DAY = 300.0
 DEFAULT_COMPRESSION = 43200.0  # a working month (30 calendar days) in about a minute
 DEFAULT_METRICS_PORT = 9464
+DEFAULT_WEB_PORT = 8464
+DEFAULT_STALE_AFTER = 10.0
+"""Wall-clock seconds without an event or a clock tick before the wallboard says its
+figures are stale: at the default pace, several simulated days."""
 RECENT_ALERTS = 200
+ALERTS_KEPT_FOR = 20_000
+"""Dossiers whose alerts the run keeps for their pages (the latest that had one)."""
 
 
 class _Stop(Exception):
@@ -61,6 +69,7 @@ class DemoRun:
         metrics: PipelineMetrics | None = None,
         lock: threading.Lock | None = None,
         on_refresh: Callable[[DemoRun], None] | None = None,
+        on_alert: Callable[[Alert], None] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         step: float = 0.05,
@@ -72,6 +81,7 @@ class DemoRun:
         self.metrics = metrics
         self.lock = lock or threading.Lock()
         self.on_refresh = on_refresh
+        self.on_alert = on_alert
         self.clock = clock
         self.sleep = sleep
         self.step = step  # longest real sleep: how often the clock and the screen move
@@ -81,6 +91,11 @@ class DemoRun:
         self.invalid = 0
         self.started = clock()  # reset by run(); set here for a Ctrl-C before it starts
         self.first_event: int | None = None
+        # When (on `clock`) the run last read an event and last moved stream time on:
+        # what tells a screen its figures are live.
+        self.last_event: float | None = None
+        self.last_tick: float | None = None
+        self.by_dossier: OrderedDict[str, list[Alert]] = OrderedDict()
         # Stream time at the compression rate; nothing to settle: pacing releases every
         # event exactly when its time comes, in order.
         self.clocks = SourceClocks(rate=compression, settle=0)
@@ -127,6 +142,7 @@ class DemoRun:
             self.clocks.read(event.source, t, self.clock())
             self._judge()
             alerts = take_event(engine, event)
+            self.last_event = self.clock()
             if isinstance(alerts, Reject):
                 self._invalid(alerts.reason)
                 return
@@ -139,7 +155,7 @@ class DemoRun:
 
     def _judge(self) -> None:
         """Bring every source's dossiers up to its stream clock (the lock held)."""
-        wall = self.clock()
+        wall = self.last_tick = self.clock()
         for lane in sorted(self.engine.lanes):
             judge = self.clocks.judge(self.engine.source_names[lane[1]], wall)
             if judge is not None:
@@ -154,6 +170,31 @@ class DemoRun:
                 self.recent.append(a)
             else:
                 self.resolved += 1
+            self._keep(a)
+            if self.on_alert is not None:
+                self.on_alert(a)
+
+    def _keep(self, a: Alert) -> None:
+        kept = self.by_dossier.pop(a.dossier, None) or []
+        kept.append(a)
+        self.by_dossier[a.dossier] = kept[-20:]
+        if len(self.by_dossier) > ALERTS_KEPT_FOR:
+            self.by_dossier.popitem(last=False)
+
+    def alerts_of(self, dossier: str) -> list[Alert]:
+        """The alerts recorded for `dossier` (its latest 20), oldest first."""
+        with self.lock:
+            return list(self.by_dossier.get(dossier, ()))
+
+    def heartbeat(self) -> tuple[float | None, float | None, float]:
+        """(last event, last tick, start) as epoch seconds, for the board's freshness."""
+        offset = time.time() - self.clock()
+        last_event, last_tick = self.last_event, self.last_tick
+        return (
+            None if last_event is None else last_event + offset,
+            None if last_tick is None else last_tick + offset,
+            self.started + offset,
+        )
 
     def _wait(self, seconds: float) -> None:
         """Pacing holds the next event back: let simulated time run up to the wall clock."""
@@ -205,7 +246,9 @@ def serve_metrics(
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry, book)
     registry.register(
-        Locked(OpenDossierCollector(engine.open_dossiers, book, clock=lambda: engine.now or 0))
+        # Every state, finished ones included: the 766 gauge counts those finished in its
+        # period, as the worker's does (the board's rate is the same number).
+        Locked(OpenDossierCollector(engine.states, book, clock=lambda: engine.now or 0))
     )
     app = wsgi_guard(make_wsgi_app(registry), guard)
     server = make_server(
@@ -213,3 +256,29 @@ def serve_metrics(
     )
     threading.Thread(target=server.serve_forever, daemon=True, name="metrics").start()
     return metrics, server
+
+
+def serve_web(
+    port: int,
+    run: DemoRun,
+    book: PolicyBook,
+    guard: Guard,
+    *,
+    catalog: Catalog | None = None,
+    stale_after: float | None = None,
+) -> WSGIServer:
+    """The wallboard, its API and the dossier pages on 127.0.0.1:`port`, behind the guard,
+    read from the run's engine under its lock."""
+    from streams.web.demo_server import DemoSite, serve
+
+    site = DemoSite(
+        run.engine,
+        book,
+        run.lock,
+        guard,
+        heartbeat=run.heartbeat,
+        alerts=run.alerts_of,
+        stale_after=DEFAULT_STALE_AFTER if stale_after is None else stale_after,
+        catalog=catalog,
+    )
+    return serve(site, port)

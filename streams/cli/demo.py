@@ -1,5 +1,6 @@
 """`dossierwatch demo`: the embedded default — the simulator feeding the core in-process,
-a live board in the terminal, /metrics on localhost (the run itself: streams/demo.py)."""
+a live board in the terminal, the wallboard and dossier pages and /metrics on localhost
+(the run itself: streams/demo.py; its web pages: streams/web/demo_server.py)."""
 
 from __future__ import annotations
 
@@ -8,7 +9,7 @@ import sys
 import threading
 import time
 from datetime import datetime
-from typing import TYPE_CHECKING, Any, TextIO
+from typing import IO, TYPE_CHECKING, Any, TextIO
 
 from streams.cli.common import (
     CommandError,
@@ -18,6 +19,7 @@ from streams.cli.common import (
     port,
     positive,
 )
+from streams.contract.alerts import Alert, encode_alert, with_url
 from streams.core.calendar import to_instant
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
@@ -27,10 +29,13 @@ from streams.demo import (
     DEFAULT_COMPRESSION,
     DEFAULT_METRICS_PORT,
     DEFAULT_PER_DAY,
+    DEFAULT_STALE_AFTER,
     DEFAULT_START,
+    DEFAULT_WEB_PORT,
     ICT,
     DemoRun,
     serve_metrics,
+    serve_web,
 )
 from streams.web.auth import AuthConfigError, Guard, new_token
 
@@ -42,17 +47,19 @@ if TYPE_CHECKING:
 
 
 def _guard(args: argparse.Namespace) -> tuple[Guard, str | None]:
-    """The demo's guard: the token file if given, else one token made now (printed once)."""
-
-    if args.public_metrics:
-        return Guard({}, public_metrics=True), None
+    """The demo's guard (/metrics and the web pages): the token file if given, else one
+    centre token made now, its sign-in link printed once.  --public-metrics opens /metrics
+    only: the pages still ask for the token."""
+    public = bool(args.public_metrics)
     if args.token_file:
         try:
-            return Guard.from_file(args.token_file), None
+            return Guard.from_file(args.token_file, public_metrics=public), None
         except AuthConfigError as err:
             raise CommandError(str(err)) from None
+    if public and not args.web_port:
+        return Guard({}, public_metrics=True), None
     token = new_token()
-    return Guard.single(token), token
+    return Guard.single(token, public_metrics=public), token
 
 
 def _start(text: str) -> datetime:
@@ -121,10 +128,31 @@ def register(sub: Any) -> None:
         help=f"serve /metrics on 127.0.0.1:PORT (default: {DEFAULT_METRICS_PORT}; 0: no metrics)",
     )
     p.add_argument(
+        "--web-port",
+        type=port,
+        default=DEFAULT_WEB_PORT,
+        metavar="PORT",
+        help="serve the wallboard (/wallboard, kiosk: /wallboard?kiosk=1), its API and the"
+        f" dossier pages on 127.0.0.1:PORT (default: {DEFAULT_WEB_PORT}; 0: none)",
+    )
+    p.add_argument(
+        "--stale-after",
+        type=positive,
+        metavar="SECONDS",
+        help="the wallboard greys its figures after this long without an event or a clock"
+        f" tick (default: {DEFAULT_STALE_AFTER:.0f})",
+    )
+    p.add_argument(
+        "--alerts",
+        metavar="PATH",
+        help="write the alerts as JSON Lines, each with its dossier page's URL when the web"
+        " pages are served",
+    )
+    p.add_argument(
         "--token-file",
         metavar="PATH",
-        help="tokens (hashed) and roles for /metrics (`dossierwatch token new`); without one"
-        " a token is made and its sign-in link printed once",
+        help="tokens (hashed) and roles for the pages and /metrics (`dossierwatch token new`);"
+        " without one a token is made and its sign-in link printed once",
     )
     p.add_argument(
         "--public-metrics", action="store_true", help="serve /metrics without credentials"
@@ -155,25 +183,61 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
     engine = Engine(book)
     lock = threading.Lock()
     metrics: PipelineMetrics | None = None
-    server: WSGIServer | None = None
+    servers: list[WSGIServer] = []
     url = ""
-    if args.metrics_port:
-        guard, sign_in = _guard(args)
+    guard, sign_in = _guard(args) if args.metrics_port or args.web_port else (None, None)
+    if args.metrics_port and guard is not None:
         try:
             metrics, server = serve_metrics(args.metrics_port, engine, book, lock, guard)
         except OSError as err:
-            raise CommandError(
-                f"cannot serve metrics on 127.0.0.1:{args.metrics_port}:"
-                f" {err.strerror or err} (choose another --metrics-port, or 0 for none)",
-                1,
-            ) from None
+            message = _port_taken("metrics", "--metrics-port", args.metrics_port, err)
+            raise CommandError(message, 1) from None
+        servers.append(server)
         url = f"http://127.0.0.1:{args.metrics_port}/metrics"
         out.write(f"metrics: {url}\n")
-        if sign_in:
-            out.write(
-                f"sign in (shown once): http://127.0.0.1:{args.metrics_port}/?token={sign_in}"
-                f"  — or send 'Authorization: Bearer {sign_in}'\n"
+    sink = _alert_sink(args.alerts, servers)
+    link = f"http://127.0.0.1:{args.web_port}" if args.web_port else None
+
+    def write_alert(a: Alert) -> None:
+        if sink is not None:
+            sink.write(encode_alert(with_url(a, link) if link else a) + b"\n")
+            sink.flush()
+
+    run = DemoRun(
+        engine,
+        compression=args.compression,
+        refresh=args.refresh,
+        duration=args.duration,
+        metrics=metrics,
+        lock=lock,
+        on_alert=write_alert,
+    )
+    if args.web_port and guard is not None:
+        try:
+            servers.append(
+                serve_web(
+                    args.web_port,
+                    run,
+                    book,
+                    guard,
+                    catalog=catalog,
+                    stale_after=args.stale_after,
+                )
             )
+        except OSError as err:
+            _stop(servers, sink)
+            message = _port_taken("the web pages", "--web-port", args.web_port, err)
+            raise CommandError(message, 1) from None
+        out.write(
+            f"wallboard: {link}/wallboard  (for a wall: {link}/wallboard?kiosk=1)\n"
+            f"dossier pages: {link}/dossiers/<id>  (each alert's url in --alerts)\n"
+        )
+    if sign_in:
+        home = link or f"http://127.0.0.1:{args.metrics_port}"
+        out.write(
+            f"sign in (shown once): {home}/?token={sign_in}"
+            f"  — or send 'Authorization: Bearer {sign_in}'\n"
+        )
     out.write(
         f"simulating from {when(to_instant(args.start))}, seed {args.seed},"
         f" ~{args.per_day:,.0f} arrivals a working day, x{args.compression:,.0f};"
@@ -186,17 +250,10 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         if run.now is None:  # nothing read yet: nothing to draw
             return
         rows = unit_board(engine.states(), book, run.now)
-        screen.update(rows, run.recent, run.now, _status(run, url))
+        screen.update(rows, run.recent, run.now, _status(run, board, url))
 
-    run = DemoRun(
-        engine,
-        compression=args.compression,
-        refresh=args.refresh,
-        duration=args.duration,
-        metrics=metrics,
-        lock=lock,
-        on_refresh=draw,
-    )
+    board = f"{link}/wallboard" if link else ""
+    run.on_refresh = draw
     events = simulate(
         seed=args.seed, start=args.start, dossiers=args.dossiers, per_working_day=args.per_day
     )
@@ -206,13 +263,36 @@ def cmd_demo(args: argparse.Namespace, out: TextIO | None = None) -> int:
         reason = "interrupted"
     finally:
         screen.close()
-        if server is not None:
-            server.shutdown()
-            server.server_close()
+        _stop(servers, sink)
     _final_summary(run, reason, book, out)
     if catalog is not None:
         _unknown_codes(catalog, out)
     return 0
+
+
+def _port_taken(what: str, option: str, number: int, err: OSError) -> str:
+    return (
+        f"cannot serve {what} on 127.0.0.1:{number}:"
+        f" {err.strerror or err} (choose another {option}, or 0 for none)"
+    )
+
+
+def _alert_sink(path: str | None, servers: list[WSGIServer]) -> IO[bytes] | None:
+    if not path:
+        return None
+    try:
+        return open(path, "wb")  # closed by _stop, after the run
+    except OSError as err:
+        _stop(servers, None)
+        raise CommandError(f"cannot write {path}: {err.strerror}", 1) from None
+
+
+def _stop(servers: list[WSGIServer], sink: IO[bytes] | None) -> None:
+    for server in servers:
+        server.shutdown()
+        server.server_close()
+    if sink is not None:
+        sink.close()
 
 
 def _unknown_codes(catalog: Catalog, out: TextIO) -> None:
@@ -225,13 +305,13 @@ def _unknown_codes(catalog: Catalog, out: TextIO) -> None:
     out.flush()
 
 
-def _status(run: DemoRun, url: str) -> list[str]:
+def _status(run: DemoRun, *urls: str) -> list[str]:
     stats = run.engine.stats
     parts = [
         f"x{run.compression:,.0f}",
         f"events {stats.events:,}  dossiers {stats.dossiers:,}  alerts {run.alerts_fired:,}",
     ]
-    return [*parts, url] if url else parts
+    return [*parts, *(u for u in urls if u)]
 
 
 def _final_summary(run: DemoRun, reason: str, book: PolicyBook, out: TextIO) -> None:

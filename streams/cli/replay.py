@@ -55,7 +55,9 @@ def cmd_replay(args: argparse.Namespace) -> int:
         if sink is not None:
             sink.write(encode_alert(a) + b"\n")
         if show_lines and (a.status == "firing" or args.show_resolved):
-            text_out.write(format_alert(a) + "\n")
+            # Looked up at each line: while the progress bar draws on a terminal, rich
+            # stands in for stdout and prints the line above the bar.
+            (sys.stderr if args.alerts == "-" else sys.stdout).write(format_alert(a) + "\n")
 
     try:
         result = run_replay(

@@ -66,6 +66,18 @@ def register(sub: Any) -> None:
         " (env DOSSIERWATCH_OFFICER_KEY_FILE)",
     )
     web.add_argument(
+        "--link-base",
+        metavar="URL",
+        help="the workers' public address, for the dossier page link on every alert"
+        " (`<URL>/dossiers/<id>`; env DOSSIERWATCH_LINK_BASE; default this worker's address)",
+    )
+    web.add_argument(
+        "--alertmanager-url",
+        metavar="URL",
+        help="Alertmanager, for acknowledging an alert from its dossier page (a silence with"
+        " its author and comment; env DOSSIERWATCH_ALERTMANAGER_URL; default none: no button)",
+    )
+    web.add_argument(
         "--faust-pages",
         action="store_true",
         help="also serve Faust's /router and /table pages (they show table contents)",
@@ -112,6 +124,8 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
         public_metrics=args.public_metrics or None,
         trusted_proxies=tuple(args.trusted_proxy) if args.trusted_proxy else None,
         faust_pages=args.faust_pages or None,
+        link_base=args.link_base,
+        alertmanager_url=args.alertmanager_url,
         default_grace=args.default_grace or None,
         source_grace=dict(args.grace) if args.grace else None,
         **topics,

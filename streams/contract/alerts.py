@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Literal
+from urllib.parse import quote
 
 import msgspec
 
@@ -83,10 +84,25 @@ class Alert(msgspec.Struct, frozen=True, omit_defaults=True):
     evidence: str = ""
     chain: tuple[tuple[str, str], ...] = ()
     """For referrals: (unit or officer, when it arrived there), oldest first."""
+    url: str | None = None
+    """The dossier's page, `dossier_url(link base, dossier)`: set by the worker that emits
+    the alert; omitted when unset, so records without it read and encode as before (the
+    id never depends on it)."""
 
 
 def alert_id(dossier: str, rule: str, level: str, anchor: object) -> str:
     return f"{dossier}/{rule}/{level}/{anchor}"
+
+
+def dossier_url(link_base: str, dossier: str) -> str:
+    """The dossier's page under `link_base` (a public URL): the id quoted whole, "/"
+    included, so an id like "HS/1 2" stays one path segment."""
+    return f"{link_base.rstrip('/')}/dossiers/{quote(dossier, safe='')}"
+
+
+def with_url(alert: Alert, link_base: str) -> Alert:
+    """The alert with its dossier page's URL on it (the worker stamps what it emits)."""
+    return msgspec.structs.replace(alert, url=dossier_url(link_base, alert.dossier))
 
 
 _encoder = msgspec.json.Encoder()

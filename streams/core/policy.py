@@ -107,6 +107,10 @@ class Policy:
     warning_fractions: tuple[float, ...] = (0.75, 0.90)
     escalation_working_days: tuple[int, ...] = (1, 3, 5)
     stall_working_days: float = 3
+    stall_group_working_days: Mapping[str, float] = field(default_factory=dict)
+    """Per procedure group (`Procedure.group`, `Dossier.group`): its own stall threshold,
+    where its work normally pauses longer (land: field checks) or should not pause at all
+    (civil status: registered at once).  Groups not named take `stall_working_days`."""
     warning_bounces: int = 1
     critical_bounces: int = 2
     max_distinct_units: int = 4
@@ -134,6 +138,11 @@ class Policy:
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stall_seconds", int(self.stall_working_days * DAY))
+        object.__setattr__(
+            self,
+            "_stall_group_seconds",
+            {g: int(days * DAY) for g, days in self.stall_group_working_days.items()},
+        )
         base = CalendarSpec(
             weekly_hours={wd: self.office_hours for wd in range(5)},
             national_holidays=self.national_holidays,
@@ -153,6 +162,15 @@ class Policy:
         """A unit's own office hours where it has them (e.g. Saturday-morning reception)."""
         found: WorkingCalendar | None = self._unit_calendars.get(unit)  # type: ignore[attr-defined]
         return found or self.calendar
+
+    def stall_days(self, group: str) -> float:
+        """The stall threshold of a procedure group, in working days."""
+        return self.stall_group_working_days.get(group, self.stall_working_days)
+
+    def stall_seconds_for(self, group: str) -> int:
+        """`stall_days(group)` as working-day seconds (a dict look-up: read on every event)."""
+        table: dict[str, int] = self._stall_group_seconds  # type: ignore[attr-defined]
+        return table.get(group, self.stall_seconds)
 
     def procedure(self, code: str) -> Procedure | None:
         return self.procedures.get(code)

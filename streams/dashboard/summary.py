@@ -11,6 +11,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Literal
 
+from streams.contract.alerts import STALL
+from streams.core.context import rule_of
 from streams.core.detectors.deadline import is_near_due
 from streams.core.dossier import OPEN, SUPPLEMENT, Dossier
 from streams.core.policy import PolicyBook
@@ -38,6 +40,8 @@ class UnitRow:
     """Chờ bổ sung: the citizen holds the dossier; the time limit is stopped."""
     ping_pong: int = 0
     """Open dossiers sent back to a unit they had already left at least once."""
+    stalled: int = 0
+    """Open dossiers with a stall alert open: nobody moved them for too long."""
 
 
 def classify(d: Dossier, book: PolicyBook, now: int) -> Standing:
@@ -58,7 +62,7 @@ def unit_board(dossiers: Iterable[Dossier], book: PolicyBook, now: int) -> list[
             continue
         c = counts.get(d.unit or NO_UNIT)
         if c is None:
-            c = counts[d.unit or NO_UNIT] = [0] * 6
+            c = counts[d.unit or NO_UNIT] = [0] * 7
         if d.status == SUPPLEMENT:
             c[4] += 1
             continue
@@ -67,9 +71,17 @@ def unit_board(dossiers: Iterable[Dossier], book: PolicyBook, now: int) -> list[
         c[1 if standing == "within_time" else 2 if standing == "near_due" else 3] += 1
         if d.x is not None and d.x.unit_bounces >= 1:
             c[5] += 1
+        if stalled(d):
+            c[6] += 1
     rows = [UnitRow(unit, *c) for unit, c in counts.items()]
     rows.sort(key=lambda r: (-r.overdue, -r.near_due, r.unit))
     return rows
+
+
+def stalled(d: Dossier) -> bool:
+    """Whether a stall alert of the dossier is open."""
+    x = d.x
+    return x is not None and any(rule_of(aid) == STALL for aid, _ in x.open)
 
 
 def totals(rows: Sequence[UnitRow], label: str = TOTAL) -> UnitRow:
@@ -82,4 +94,5 @@ def totals(rows: Sequence[UnitRow], label: str = TOTAL) -> UnitRow:
         overdue=sum(r.overdue for r in rows),
         waiting_supplement=sum(r.waiting_supplement for r in rows),
         ping_pong=sum(r.ping_pong for r in rows),
+        stalled=sum(r.stalled for r in rows),
     )

@@ -89,6 +89,9 @@ class _Deadline(_Strict):
 
 class _Stall(_Strict):
     working_days: Positive = 3.0
+    groups: dict[str, object] = {}
+    """Procedure group → its own working days; checked one by one (`_stall_groups`), so an
+    error names the group."""
 
 
 class _PingPong(_Strict):
@@ -271,6 +274,7 @@ def _build(f: _PolicyFile, source: str, holidays: HolidayTable) -> Policy:
         warning_fractions=tuple(f.deadline.warning_fractions),
         escalation_working_days=tuple(f.deadline.escalation_working_days),
         stall_working_days=f.stall.working_days,
+        stall_group_working_days=_stall_groups(source, f.stall.groups, f.bounds),
         warning_bounces=f.ping_pong.warning_bounces,
         critical_bounces=f.ping_pong.critical_bounces,
         max_distinct_units=f.ping_pong.max_distinct_units,
@@ -302,6 +306,25 @@ def _build(f: _PolicyFile, source: str, holidays: HolidayTable) -> Policy:
             max_json_depth=b.max_json_depth,
         ),
     )
+
+
+def _stall_groups(source: str, raw: dict[str, object], b: _Bounds) -> dict[str, float]:
+    """`[stall.groups]`: a positive number of working days per procedure group, within the
+    longest time limit an event may state (a stall never due is no stall)."""
+    out: dict[str, float] = {}
+    for group, days in raw.items():
+        key = "stall.groups." + (group or '""')
+        if not group.strip():
+            raise PolicyError(f"{source}: {key}: a group name cannot be empty")
+        if isinstance(days, bool) or not isinstance(days, int | float):
+            raise PolicyError(f"{source}: {key}: Expected a number of working days, got {days!r}")
+        if not 0 < days <= b.max_time_limit_working_days:
+            raise PolicyError(
+                f"{source}: {key}: Expected working days > 0 and <="
+                f" {b.max_time_limit_working_days}, got {days!r}"
+            )
+        out[group] = float(days)
+    return out
 
 
 def _procedures(source: str, raw: dict[str, object]) -> dict[str, Procedure]:

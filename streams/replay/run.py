@@ -16,13 +16,15 @@ the same boundary as a CloudEvents line; a body that cannot be mapped is a bad l
 
 from __future__ import annotations
 
+import re
 import sys
 import time
+import zlib
 from collections import Counter, defaultdict
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import tzinfo
-from typing import IO, Any
+from typing import IO, Any, TypeVar
 
 from streams.contract.alerts import Alert
 from streams.contract.events import DossierEvent, encode_event
@@ -36,7 +38,7 @@ from streams.eventlogs.adapters import ADAPTERS, InvalidPayload, adapted_lines
 from streams.eventlogs.csvlog import read_csv_log
 from streams.eventlogs.formats import FORMATS, guess_format
 from streams.eventlogs.jsonl import read_lines
-from streams.eventlogs.logs import LogFormatError, LogTrace
+from streams.eventlogs.logs import LogFormatError, LogTrace, open_log
 from streams.eventlogs.mapping import Mapping, trace_events, with_unit_attr
 from streams.eventlogs.xes import read_xes
 
@@ -206,30 +208,114 @@ def report(
     }
 
 
+_XES_EVENT = re.compile(rb"<event[\s/>]")
+
+
+def count_log_events(path: str, fmt: str) -> int:
+    """The file's own events, counted in one cheap pass (what the progress bar's total
+    means): lines of a JSON Lines file (a line is one event, or one request body of an
+    adapter's format), `<event>` elements of an XES log, rows of a CSV after its header.
+    A file that cannot be read counts what was read; the replay reports the error."""
+    n = 0
+    try:
+        with open_log(path) as stream:
+            if fmt == "xes":
+                tail = b""
+                while chunk := stream.read(1 << 20):
+                    data = tail + chunk
+                    n += len(_XES_EVENT.findall(data))
+                    # A match is 7 bytes: one starting in the last 6 was not counted yet
+                    # and is found again with the next chunk; none ends inside them.
+                    tail = data[-6:]
+            else:
+                n = sum(1 for line in stream if line.strip())
+                if fmt == "csv":
+                    n = max(0, n - 1)
+    except (OSError, EOFError, zlib.error):
+        pass
+    return n
+
+
 class Progress:
-    """A one-line progress indicator on stderr, only when stderr is a terminal."""
+    """A progress bar on stderr, only when stderr is a terminal: the file's own events
+    done of its total, the percentage, the rate and the time left (rich.progress).  The
+    count is of the log's events (a line, an XES event, a CSV row), never of the dossier
+    events they map to, and never passes the total."""
 
-    def __init__(self, stream: IO[str]) -> None:
-        self.stream = stream
+    def __init__(self, stream: IO[str], path: str = "", fmt: str = "") -> None:
         self.enabled = stream.isatty()
-        self._last = 0.0
-        self._start = time.monotonic()
-
-    def update(self, events: int) -> None:
+        self.done = 0
+        self.total = 0
+        self._bar: Any = None
+        self._shown = 0.0
         if not self.enabled:
             return
-        now = time.monotonic()
-        if now - self._last < 0.2:
+        try:
+            self._bar, self._task = _rich_bar(stream)
+        except ImportError:  # rich comes with the dev tools; without it, no bar
+            self.enabled = False
             return
-        self._last = now
-        rate = events / max(now - self._start, 1e-9)
-        self.stream.write(f"\rreplaying: {events:>10,} events {rate:>9,.0f}/s")
-        self.stream.flush()
+        self.total = count_log_events(path, fmt) if path else 0
+        self._bar.update(self._task, total=self.total or None)
+
+    def advance(self, events: int) -> None:
+        """`events` more of the file's events were read (told to the bar ten times a
+        second at most: a line costs a few microseconds of replay)."""
+        if self._bar is None:
+            return
+        self.done += events
+        if self.total:
+            self.done = min(self.done, self.total)
+        now = time.monotonic()
+        if now - self._shown >= 0.1:
+            self._shown = now
+            self._bar.update(self._task, completed=self.done)
 
     def close(self) -> None:
-        if self.enabled:
-            self.stream.write("\r" + " " * 70 + "\r")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.update(self._task, completed=self.done)
+            self._bar.stop()
+            self._bar = None
+
+
+def _rich_bar(stream: IO[str]) -> tuple[Any, Any]:
+    """A started rich progress bar and its task.  rich is imported here, when a terminal
+    is there to draw on, so a replay in a container or a pipe never needs it."""
+    from rich.console import Console
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        ProgressColumn,
+        Task,
+        TaskProgressColumn,
+        TextColumn,
+        TimeRemainingColumn,
+    )
+    from rich.progress import Progress as RichProgress
+    from rich.text import Text
+
+    class Rate(ProgressColumn):
+        """Events per second, in the file's own events."""
+
+        def render(self, task: Task) -> Text:
+            speed = task.finished_speed or task.speed
+            return Text(f"{speed:,.0f} events/s" if speed else "– events/s", style="cyan")
+
+    bar = RichProgress(
+        TextColumn("replaying"),
+        BarColumn(),
+        TaskProgressColumn(),
+        MofNCompleteColumn(),
+        TextColumn("events"),
+        Rate(),
+        TimeRemainingColumn(),
+        console=Console(file=stream),
+        transient=True,
+        refresh_per_second=5,
+    )
+    task = bar.add_task("replay", total=None)
+    bar.start()
+    return bar, task
 
 
 def run_replay(
@@ -255,14 +341,14 @@ def run_replay(
         raise LogFormatError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", path=path)
     engine = Engine(book)
     replay = Replay(engine, emit, grace=grace, skip_invalid=skip_invalid, path=path)
-    bar = Progress(progress or sys.stderr)
+    bar = Progress(progress or sys.stderr, path, fmt)
     started = time.perf_counter()
     try:
         mapping = mapping or Mapping()
         if fmt == "jsonl":
-            replay.stream(_ticking(read_lines(path), engine, bar))
+            replay.stream(_lines(read_lines(path), bar))
         elif fmt in ADAPTERS:
-            replay.stream(_ticking(replay.adapted(adapted_lines(path, fmt)), engine, bar))
+            replay.stream(replay.adapted(_lines(adapted_lines(path, fmt), bar)))
         else:
             named = (mapping.unit_attr,) if mapping.unit_attr_named else ()
             traces = (
@@ -272,7 +358,7 @@ def run_replay(
             )
             if mapping.unit_attr_named:
                 traces = with_unit_attr(traces, mapping, path)
-            replay.traces(_ticking(traces, engine, bar), mapping, path)
+            replay.traces(_cases(traces, bar), mapping, path)
         judged = replay.finish(until)
     finally:
         bar.close()
@@ -286,7 +372,18 @@ def run_replay(
     )
 
 
-def _ticking(items: Iterator[Any], engine: Engine, bar: Progress) -> Iterator[Any]:
-    for item in items:
-        yield item
-        bar.update(engine.stats.events)
+_T = TypeVar("_T")
+
+
+def _lines(lines: Iterator[_T], bar: Progress) -> Iterator[_T]:
+    """A stream's lines, each one of the file's events on the bar once replayed."""
+    for line in lines:
+        yield line
+        bar.advance(1)
+
+
+def _cases(traces: Iterator[LogTrace], bar: Progress) -> Iterator[LogTrace]:
+    """A log's cases, each counting its own events on the bar once replayed."""
+    for trace in traces:
+        yield trace
+        bar.advance(len(trace.events))

@@ -25,6 +25,7 @@ from faust.web import Request, Response, View
 from faust.web.exceptions import ServiceUnavailable
 from yarl import URL
 
+from streams.core.calendar import to_iso
 from streams.core.dossier import Dossier
 from streams.core.policy import PolicyBook
 from streams.core.store import StoredStateError, unpack
@@ -33,6 +34,9 @@ from streams.web.guard import identity_of
 
 PEER_TIMEOUT = 5.0
 """Seconds to wait for another worker's share before answering without it."""
+STALE_AFTER = 120.0
+"""Seconds without an event read or a running stream clock after which the board says
+its figures are stale (`settings.wallboard_stale_after` overrides it)."""
 
 Share = Callable[[Request], Awaitable[Any]]
 
@@ -82,6 +86,25 @@ class Api:
     def _owned(self) -> set[int]:
         me = self._me()
         return {p for url, parts in self._layout().items() if _ident(URL(url)) == me for p in parts}
+
+    def freshness(self) -> Any:
+        """This worker's last event read and whether its stream clocks run (a caught-up
+        partition's clocks move with the wall clock: the timer ticks it), and whether it
+        is alive.  Another worker's quiet is its own board's to tell."""
+        wall = time.time()
+        clocks = list(self.core.clocks.values())
+        reads = [t for c in clocks for s in c.sources() if (t := c.last_read(s)) is not None]
+        running = any(not c.held for c in clocks)
+        vitals = getattr(self.app, "dossierwatch_vitals", None)
+        fatal = getattr(vitals, "fatal", None)
+        return vm.freshness(
+            wall,
+            last_event=max(reads, default=None),
+            last_tick=wall if running else None,
+            stale_after=float(getattr(self.settings, "wallboard_stale_after", STALE_AFTER)),
+            healthy=fatal is None,
+            reason=fatal,
+        )
 
     def dossier(self, key: str) -> Dossier | None:
         d: Dossier | None = self.core.store.get(key)
@@ -272,6 +295,8 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
             None, vm.board_view, shares, start, end, page, size, catalog
         )
         body["period"]["retention_days"] = settings.retention_days
+        body["as_of"] = to_iso(now)
+        body["freshness"] = api.freshness()
         return web.json({**body, "partial": partial})
 
     return api

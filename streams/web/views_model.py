@@ -23,7 +23,7 @@ from typing import Any
 
 from streams.catalog import Catalog
 from streams.contract.errors import DossierWatchError
-from streams.core.calendar import date_to_day, day_start, day_to_date, local_day, to_iso
+from streams.core.calendar import DAY, date_to_day, day_start, day_to_date, local_day, to_iso
 from streams.core.dossier import (
     CLOSED,
     COMPLETED,
@@ -48,6 +48,11 @@ MAX_WINDOW = 10_000
 items of its share, so no request can make a worker serialise its whole table."""
 BOARD_SIZE = 200
 """Units per page of the board by default: a province has a few hundred."""
+ROLLING_DAYS = 30
+"""The wallboard's default period, `?days=30`: the last 30 days up to now, the period the
+`dossierwatch_handled_dossiers` metric counts (streams.metrics.PERIOD_766_DAYS), so the
+wall, the API and Prometheus show one on-time rate."""
+MAX_DAYS = 366
 
 Units = frozenset[str] | None
 """The units a reader may see; None: every unit (the centre)."""
@@ -366,14 +371,23 @@ HOW_COMPUTED = (
     "  returned: closed in the period because the supplement never came (the instant is"
     " its last event).  withdrawn: withdrawn in the period.  on_time_rate_766: (finished"
     " early + on time, and open dossiers not overdue with at most one supplement request)"
-    " / (finished + open), as the dossierwatch_handled_dossiers metric counts it."
+    " / (finished + open), as the dossierwatch_handled_dossiers metric counts it (the same"
+    " number over the same period: days=30 is the metric's last 30 days)."
     "  Limits: only dossiers this deployment has seen, and finished dossiers are dropped"
     " retention_days after their last event, so older periods undercount."
 )
 
 
 def parse_period(query: Mapping[str, str], now: int) -> tuple[int, int]:
-    """[start, end) from `from`/`to` local dates (inclusive); the month so far by default."""
+    """[start, end) from `from`/`to` local dates (inclusive), or the last `days` days up
+    to `now` (a rolling period, as the 766 metric counts); the month so far by default."""
+    if query.get("days"):
+        if query.get("from") or query.get("to"):
+            raise BadRequest("give either 'days' or 'from'/'to', not both")
+        days = _int_param(query, "days", ROLLING_DAYS)
+        if not 1 <= days <= MAX_DAYS:
+            raise BadRequest(f"days must be between 1 and {MAX_DAYS}, got {days}")
+        return now - days * DAY, now
     today = local_day(now)
     first_of_month = day_to_date(today).replace(day=1)
     start = _date_param(query, "from") or first_of_month
@@ -484,6 +498,7 @@ def board_view(
         for unit, row in sorted(period.items())[first : first + size]
     ]
     total = dict(merge_counts([{TOTAL: r} for r in period.values()]).get(TOTAL, {}))
+    merged = by_unit(rows, period)
     return {
         "units": [_named(asdict(r), catalog) for r in rows[first : first + size]],
         "units_total": len(rows),
@@ -498,7 +513,71 @@ def board_view(
             "total": {"unit": TOTAL, "unit_name": None, **total, "on_time_rate_766": _rate(total)},
             "how_computed": HOW_COMPUTED,
         },
+        "by_unit": {
+            "rows": [
+                _wall_row(r, period.get(r.unit, {}), catalog) for r in merged[first : first + size]
+            ],
+            "rows_total": len(merged),
+            "total": _wall_row(totals(rows), total, catalog),
+        },
     }
+
+
+WALL_PERIOD = ("finished_early", "finished_on_time", "finished_late", "handled", "handled_on_time")
+"""The period columns the wallboard shows beside the live counts of a unit."""
+
+
+def by_unit(live: Sequence[UnitRow], period: Mapping[str, Mapping[str, int]]) -> list[UnitRow]:
+    """The wallboard's units, whose live counts and period figures share a row: every unit
+    that holds a dossier now or had one in the period, worst first (most overdue, then
+    most near due, then by code)."""
+    rows = {r.unit: r for r in live}
+    for unit in period:
+        rows.setdefault(unit, UnitRow(unit))
+    return sorted(rows.values(), key=lambda r: (-r.overdue, -r.near_due, r.unit))
+
+
+def _wall_row(live: UnitRow, period: Mapping[str, int], catalog: Catalog | None) -> Json:
+    """A unit's row of the wallboard: live counts, finishes in the period, 766 rate."""
+    figures = {k: period.get(k, 0) for k in WALL_PERIOD}
+    return {**_named(asdict(live), catalog), **figures, "on_time_rate_766": _rate(figures)}
+
+
+def freshness(
+    wall: float,
+    *,
+    last_event: float | None,
+    last_tick: float | None,
+    stale_after: float,
+    started: float | None = None,
+    healthy: bool = True,
+    reason: str | None = None,
+) -> Json:
+    """Whether the figures are live: the wall-clock times (epoch seconds) of the latest
+    event read and of the latest clock tick (stream time moved on), how long ago, and
+    `stale` when neither came for `stale_after` seconds (counted from `started` before
+    the first).  A screen greys its figures and says since when when it is stale."""
+    latest = max((t for t in (last_event, last_tick) if t is not None), default=None)
+    since = latest if latest is not None else started
+    age = None if since is None else max(wall - since, 0.0)
+    return {
+        "last_event_at": _wall_iso(last_event),
+        "last_tick_at": _wall_iso(last_tick),
+        "seconds_since_last_event": _age(wall, last_event),
+        "seconds_since_last_tick": _age(wall, last_tick),
+        "stale_after_seconds": stale_after,
+        "stale": not healthy or age is None or age > stale_after,
+        "healthy": healthy,
+        "reason": reason,
+    }
+
+
+def _wall_iso(t: float | None) -> str | None:
+    return None if t is None else to_iso(int(t))
+
+
+def _age(wall: float, t: float | None) -> float | None:
+    return None if t is None else round(max(wall - t, 0.0), 3)
 
 
 def _named(row: Json, catalog: Catalog | None) -> Json:

@@ -16,7 +16,7 @@ from typing import Any
 import faust
 import structlog
 
-from streams.contract.alerts import encode_alert
+from streams.contract.alerts import encode_alert, with_url
 from streams.core.boundary import Reject
 from streams.metrics import PipelineMetrics
 from streams.worker.core import WorkerCore
@@ -101,7 +101,9 @@ class BatchAgent:
                 sent.append(
                     await self.parts.dead_letters.reject(message, event.key, value, outcome.reject)
                 )
-            for a in outcome.alerts:
+            for found in outcome.alerts:
+                # The link people follow from an e-mail or Zalo message: the dossier's page.
+                a = with_url(found, s.public_url)
                 sent.append(
                     await self.parts.send(
                         s.alerts_topic,

@@ -59,6 +59,21 @@ class WorkerSettings:
     """A secret key: officers' ids are replaced by keyed pseudonyms at ingest."""
     faust_pages: bool = False
     """Faust's own /router and /table pages (they show table contents): off by default."""
+    link_base: str | None = None
+    """The public URL the dossier pages are reached at, as the bridge's --link-base (same
+    environment variable, DOSSIERWATCH_LINK_BASE): alerts carry `<link_base>/dossiers/<id>`.
+    None: this worker's own address (`public_url`), which is the bridge's default too."""
+    alertmanager_url: str | None = None
+    """Alertmanager's base URL, for acknowledging alerts from a dossier page (a silence) and
+    showing who did; None: the pages show no acknowledge button."""
+
+    @property
+    def public_url(self) -> str:
+        """The base of the links put on alerts: `link_base`, else where this worker serves."""
+        if self.link_base:
+            return self.link_base.rstrip("/")
+        host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
+        return f"http://{host}:{self.web_port}"
 
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     """TLS and SASL of every Kafka client (streams/infra/kafka_security.py); PLAINTEXT if unset."""
@@ -91,6 +106,8 @@ class WorkerSettings:
             "web_host": "DOSSIERWATCH_WEB_HOST",
             "token_file": "DOSSIERWATCH_TOKEN_FILE",
             "officer_key_file": "DOSSIERWATCH_OFFICER_KEY_FILE",
+            "link_base": "DOSSIERWATCH_LINK_BASE",
+            "alertmanager_url": "DOSSIERWATCH_ALERTMANAGER_URL",
         }
         changes: dict[str, object] = {k: env[v] for k, v in mapping.items() if env.get(v)}
         for name, var, kind in (

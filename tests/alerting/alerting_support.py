@@ -18,8 +18,23 @@ from kafka.structs import TopicPartition
 from alerts.amconfig import write
 from streams.contract.alerts import Alert, Severity, Status, encode_alert
 
-FAST = {"group_wait: 30s": "group_wait: 1s", "group_interval: 5m": "group_interval: 1s"}
+FAST = {
+    "group_wait: 30s": "group_wait: 1s",
+    "group_interval: 5m": "group_interval: 1s",
+    "group_interval: 30m": "group_interval: 1s",
+}
 """Test timings: a notification a second after its alert, not half a minute."""
+
+NEVER_QUIET = {
+    "mute_time_intervals: [quiet-unit-channels]": "mute_time_intervals: []",
+    "mute_time_intervals: [quiet-inspectors]": "mute_time_intervals: []",
+}
+"""The quiet hours switched off, so a test sees warnings delivered whatever the hour."""
+
+ALWAYS_QUIET = {
+    "{start_time: '00:00', end_time: '07:00'}": "{start_time: '00:00', end_time: '24:00'}"
+}
+"""The quiet hours stretched over the whole day, so a test runs inside them at any hour."""
 
 
 ZALO_WEBHOOK_TOKEN = "test-zalo-webhook-token-7f3a9c1e5d"
@@ -44,9 +59,12 @@ def render_config(
     *,
     zalo_token: str = ZALO_WEBHOOK_TOKEN,
     hooks_token: str = HOOKS_WEBHOOK_TOKEN,
+    quiet: bool = False,
 ) -> Path:
     """deploy/alertmanager with local endpoints, fast group timings, and the webhooks'
-    token files written under `out`/secrets (in place of /run/secrets)."""
+    token files written under `out`/secrets (in place of /run/secrets).  The quiet hours
+    never hold a warning back, or, with `quiet`, always do: a test does not depend on the
+    hour it runs at."""
     secrets = out / "secrets"
     zalo_file = write_token(secrets / "zalo_webhook_token", zalo_token)
     hooks_file = write_token(secrets / "ops_hooks_webhook_token", hooks_token)
@@ -59,6 +77,7 @@ def render_config(
             "/run/secrets/zalo_webhook_token": str(zalo_file),
             "/run/secrets/ops_hooks_webhook_token": str(hooks_file),
             **FAST,
+            **(ALWAYS_QUIET if quiet else NEVER_QUIET),
         },
     )
 

@@ -211,6 +211,7 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
     assert [li.get_attribute("data-id") for li in pingpong] == ["HS-OVERDUE"]
     assert "DEPT_LAND → DEPT_BUILD → DEPT_LAND" in pingpong[0].text
     assert browser.find_element(By.ID, "partial").text == ""
+    assert not browser.find_element(By.ID, "banner").is_displayed()  # the worker is live
 
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SHOTS / "wallboard.png"))
@@ -223,7 +224,7 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
     units = [s.find_element(By.CSS_SELECTOR, ".u").text for s in steps]
     assert units == ["DEPT_LAND", "DEPT_BUILD", "DEPT_LAND"]
     times = [s.find_element(By.CSS_SELECTOR, ".t").text for s in steps]
-    assert times == ["2025-09-08 09:00", "2025-09-09 10:00", "2025-09-10 14:00"]
+    assert times == ["08/09/2025 09:00", "09/09/2025 10:00", "10/09/2025 14:00"]
     officers = [[o.text for o in s.find_elements(By.CSS_SELECTOR, ".o")] for s in steps]
     assert officers == [
         ["CB/Officer CB-LAND-07"],

@@ -5,6 +5,7 @@ from __future__ import annotations
 from helpers.story import Story, at
 
 from streams.contract.alerts import Alert
+from streams.core.detectors import stall
 from streams.core.dossier import CLOSED, OPEN
 from streams.core.engine import Engine
 from streams.policy import builtin_book
@@ -89,6 +90,49 @@ def test_stall_fires_after_three_working_days_and_clears_on_progress() -> None:
     assert "O1" in stall[0].evidence
     more = engine.apply(story.assign("2025-09-12T11:00", "A").events[-1])
     assert stall[0].id in resolved(more)
+
+
+def test_stall_waits_five_working_days_for_a_land_dossier() -> None:
+    """A land dossier (group land: 5 working days) idle since Mon 8/9 10:00 stalls at Mon 15/9
+    10:00, not at Thu 11/9 10:00."""
+    story = (
+        Story()
+        .received("2025-09-08T09:00", procedure="1.002345", unit="A", time_limit="30wd")
+        .assign("2025-09-08T10:00", "A", "O1")
+    )
+    engine, alerts = run(story, "2025-09-15T09:59")
+    assert "stall" not in rules(alerts)
+    stall = [a for a in engine.advance(at("2025-09-15T10:01")) if a.rule == "stall"]
+    assert [a.at for a in stall] == ["2025-09-15T10:00:00+07:00"]
+    assert stall[0].evidence.startswith("no progress for 5 working days in A")
+    assert stall[0].procedure_group == "land"
+
+
+def test_stall_waits_one_working_day_for_a_civil_status_dossier() -> None:
+    """A civil-status dossier (1 working day) idle since Fri 12/9 10:00 stalls at Mon 15/9
+    10:00: the weekend is not working time."""
+    story = (
+        Story()
+        .received("2025-09-12T09:00", procedure="1.006789", unit="A", time_limit="30wd")
+        .assign("2025-09-12T10:00", "A", "O1")
+    )
+    engine, alerts = run(story, "2025-09-15T09:59")
+    assert "stall" not in rules(alerts)
+    stall = [a for a in engine.advance(at("2025-09-15T10:01")) if a.rule == "stall"]
+    assert [a.at for a in stall] == ["2025-09-15T10:00:00+07:00"]
+    assert "1 working days" in stall[0].evidence
+
+
+def test_stall_lower_bound_stays_below_the_groups_instant() -> None:
+    """The cheap `earliest` bound never passes `next_at`, whatever the dossier's group."""
+    policy = builtin_book()[1]
+    for code in ("1.002345", "1.006789", "1.001234", "P"):
+        story = Story().received("2025-09-12T16:00", procedure=code, unit="A", time_limit="30wd")
+        engine, _ = run(story)
+        d = engine.dossiers.get("HS-1")
+        assert d is not None
+        low, exact = stall.earliest(d, policy), stall.next_at(d, policy)
+        assert low is not None and exact is not None and low <= exact, code
 
 
 def test_ping_pong_between_units_warns_then_turns_critical() -> None:

@@ -46,6 +46,11 @@ def test_the_policy_in_force_is_chosen_by_day() -> None:
             "ping_pong.critical_bounces",
         ),
         (HEAD + "[surprise]\nx = 1\n", "surprise: unknown key"),
+        (HEAD + "[stall.groups]\nland = 0\n", "stall.groups.land: Expected working days > 0"),
+        (HEAD + '[stall.groups]\nland = "5"\n', "stall.groups.land: Expected a number"),
+        (HEAD + "[stall.groups]\nland = true\n", "stall.groups.land: Expected a number"),
+        (HEAD + "[stall.groups]\nland = 4000\n", "stall.groups.land: Expected working days"),
+        (HEAD + '[stall.groups]\n"" = 2\n', 'stall.groups."": a group name cannot be empty'),
         ("name = ", "not valid TOML"),
     ],
 )
@@ -64,6 +69,23 @@ def test_a_policy_file_from_disk(tmp_path: Path) -> None:
     policy = load_policy(path)
     assert policy.procedure("2.1").time_limit == TimeLimit(8, "wh")  # type: ignore[union-attr]
     assert policy.stall_working_days == 3
+
+
+def test_stall_thresholds_per_group_with_the_default_for_the_rest() -> None:
+    """`[stall.groups]` gives a group its own days; any other group keeps `working_days`."""
+    policy = load_policy_text(
+        HEAD + "[stall]\nworking_days = 3\n[stall.groups]\nland = 5\ncivil-status = 0.5\n",
+        "mine.toml",
+    )
+    assert [policy.stall_days(g) for g in ("land", "civil-status", "tax", "")] == [5, 0.5, 3, 3]
+    assert policy.stall_seconds_for("civil-status") == 43200
+
+
+def test_builtin_policies_give_land_and_civil_status_their_own_stall() -> None:
+    """Both built-in policies: land 5 working days, civil status 1, the rest 3."""
+    for policy in builtin_book().policies:
+        assert (policy.stall_days("land"), policy.stall_days("civil-status")) == (5, 1)
+        assert policy.stall_days("construction") == 3
 
 
 def test_a_missing_file_is_a_policy_error(tmp_path: Path) -> None:

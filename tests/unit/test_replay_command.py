@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import gzip
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -11,6 +13,8 @@ from helpers.story import Story
 
 from streams.cli import main
 from streams.contract.events import encode_event
+from streams.policy import builtin_book
+from streams.replay.run import count_log_events, run_replay
 
 
 def write(path: Path, lines: list[bytes]) -> str:
@@ -154,3 +158,59 @@ def test_replay_judges_stated_due_dates_by_the_catalogue_legal_limit(
     assert "appointment_beyond_limit" in capsys.readouterr().out
     assert main(["replay", str(log)]) == 0
     assert "appointment_beyond_limit" not in capsys.readouterr().out
+
+
+class Terminal(io.StringIO):
+    """stderr as a terminal: where the progress bar draws."""
+
+    def isatty(self) -> bool:
+        return True
+
+
+def xes(events: int, *, units: tuple[str, ...] = ("A", "B")) -> str:
+    """One trace of `events` events an hour apart, its unit alternating among `units`."""
+    body = "".join(
+        f'<event><string key="org:group" value="{units[i % len(units)]}"/>'
+        f'<date key="time:timestamp" value="2025-09-08T{8 + i:02d}:00:00+07:00"/></event>\n'
+        for i in range(events)
+    )
+    return (
+        '<?xml version="1.0" encoding="UTF-8"?>\n<log xes.version="1.0">\n<trace>'
+        f'<string key="concept:name" value="HS-1"/>\n{body}</trace>\n</log>\n'
+    )
+
+
+def test_the_progress_bar_counts_the_files_events_not_the_dossiers(tmp_path: Path) -> None:
+    """A 4-event XES log maps onto more dossier events (a receipt, transfers, the
+    completion); on a terminal the bar still ends at 4/4 events, 100%, with a rate."""
+    log = tmp_path / "log.xes"
+    log.write_text(xes(4))
+    term = Terminal()
+    report = run_replay(str(log), book=builtin_book(), progress=term)
+    assert report["log_events"] == 4 and report["dossier_events"] > 4
+    out = term.getvalue()
+    assert "4/4" in out and "100%" in out and "events/s" in out
+    assert "5/4" not in out
+
+
+def test_the_progress_bar_stays_off_when_stderr_is_not_a_terminal(tmp_path: Path) -> None:
+    """Off a terminal (a pipe, a CI log) the replay writes nothing to stderr."""
+    log = tmp_path / "log.xes"
+    log.write_text(xes(4))
+    stream = io.StringIO()
+    run_replay(str(log), book=builtin_book(), progress=stream)
+    assert stream.getvalue() == ""
+
+
+def test_a_files_events_are_counted_per_format_across_read_chunks(tmp_path: Path) -> None:
+    """50,000 XES events (gzip, about 4 MB unpacked: several 1 MiB chunks), JSON Lines
+    without their blank lines, CSV rows without the header."""
+    big = tmp_path / "big.xes.gz"
+    big.write_bytes(gzip.compress(xes(50_000, units=("A",)).encode()))
+    assert count_log_events(str(big), "xes") == 50_000
+    lines = tmp_path / "log.jsonl"
+    lines.write_bytes(b'{"a": 1}\n\n{"a": 2}\n   \n{"a": 3}\n')
+    assert count_log_events(str(lines), "jsonl") == 3
+    rows = tmp_path / "log.csv"
+    rows.write_text("case,time\n1,2025-09-08T09:00:00+07:00\n1,2025-09-08T10:00:00+07:00\n")
+    assert count_log_events(str(rows), "csv") == 2

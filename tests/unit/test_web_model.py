@@ -253,3 +253,81 @@ def test_dossier_view_and_lists_name_units_and_procedures() -> None:
     assert catalog.unknown_codes("procedure") == ["9.999"]
     plain = vm.dossier_view(engine.dossiers["HS-N"], engine.book, t)
     assert plain["procedure_name"] is None and plain["chain"][1]["unit_name"] is None
+
+
+def test_rolling_period_is_the_766_metric_period() -> None:
+    """`days=N` is the N days up to now, 30 by default on the wall as in the 766 metric;
+    it cannot be mixed with from/to and is bounded."""
+    from streams.metrics import PERIOD_766_DAYS
+
+    t = at("2025-09-20T10:00")
+    assert vm.parse_period({"days": "30"}, t) == (t - 30 * 86400, t)
+    assert vm.ROLLING_DAYS == PERIOD_766_DAYS
+    with pytest.raises(vm.BadRequest, match="either"):
+        vm.parse_period({"days": "7", "from": "2025-09-01"}, t)
+    for bad in ("0", "400", "x"):
+        with pytest.raises(vm.BadRequest, match="days"):
+            vm.parse_period({"days": bad}, t)
+
+
+def test_by_unit_rows_join_live_counts_and_the_period() -> None:
+    """Each unit's row has its live counts, its finishes Sớm / Đúng / Trễ hạn in the period
+    and its 766 rate; a unit with finished dossiers only still has a row; the total row
+    sums them with the rate over all units."""
+    stories = [
+        Story("OPEN-A").received("2025-09-15T09:00", unit="A", time_limit="30wd"),
+        Story("LATE-A").received("2025-09-02T09:00", unit="A", time_limit="2wd"),
+        Story("EARLY-B")
+        .received("2025-09-02T09:00", unit="B", time_limit="5wd")
+        .complete("2025-09-03T09:00"),
+        Story("LATE-B")
+        .received("2025-09-02T09:00", unit="B", time_limit="2wd")
+        .complete("2025-09-10T09:00"),
+    ]
+    engine, t = run(*stories, now="2025-09-20T10:00")
+    start, end = vm.parse_period({"days": "30"}, t)
+    board = vm.board_view([vm.board_counts(states(engine), engine.book, t, start, end)], start, end)
+    rows = {r["unit"]: r for r in board["by_unit"]["rows"]}
+    assert [r["unit"] for r in board["by_unit"]["rows"]] == ["A", "B"]  # overdue first
+    a, b = rows["A"], rows["B"]
+    assert (a["open"], a["overdue"], a["within_time"], a["handled"]) == (2, 1, 1, 2)
+    assert a["on_time_rate_766"] == 0.5
+    assert (b["open"], b["finished_early"], b["finished_on_time"], b["finished_late"]) == (
+        0,
+        1,
+        0,
+        1,
+    )
+    assert b["on_time_rate_766"] == 0.5
+    total = board["by_unit"]["total"]
+    assert (total["open"], total["handled"], total["handled_on_time"]) == (2, 4, 2)
+    assert total["on_time_rate_766"] == board["period"]["total"]["on_time_rate_766"] == 0.5
+    assert board["by_unit"]["rows_total"] == 2
+
+
+def test_board_counts_stalled_dossiers() -> None:
+    """An open dossier whose stall alert is open counts as Ngưng trệ for its unit."""
+    quiet = Story("QUIET").received("2025-09-08T09:00", unit="A", time_limit="60wd")
+    engine, t = run(quiet, now="2025-10-06T10:00")
+    d = engine.dossiers["QUIET"]
+    assert any(a["rule"] == "stall" for a in vm.dossier_view(d, engine.book, t)["open_alerts"])
+    start, end = vm.parse_period({"days": "30"}, t)
+    board = vm.board_view([vm.board_counts([d], engine.book, t, start, end)], start, end)
+    assert board["units"][0]["stalled"] == 1 and board["by_unit"]["total"]["stalled"] == 1
+
+
+def test_freshness_says_stale_after_silence_or_when_unhealthy() -> None:
+    """The figures are live while an event or a tick came within `stale_after` seconds;
+    before the first, the start counts; an unhealthy source is stale at once."""
+    fresh = vm.freshness(1000.0, last_event=990.0, last_tick=998.0, stale_after=10)
+    assert fresh["stale"] is False and fresh["seconds_since_last_tick"] == 2.0
+    assert fresh["last_event_at"] is not None and fresh["last_event_at"].endswith("+07:00")
+    old = vm.freshness(1000.0, last_event=980.0, last_tick=985.0, stale_after=10)
+    assert old["stale"] is True
+    assert (
+        vm.freshness(1000.0, last_event=None, last_tick=None, stale_after=10, started=995)["stale"]
+        is False
+    )
+    assert vm.freshness(1000.0, last_event=None, last_tick=None, stale_after=10)["stale"] is True
+    sick = vm.freshness(1000.0, last_event=999, last_tick=999, stale_after=10, healthy=False)
+    assert sick["stale"] is True and sick["healthy"] is False
