@@ -3,7 +3,8 @@
 # Alertmanager (with promtool and amtool), and Chromium with its chromedriver (the
 # wallboard's browser test drives /usr/bin/chromium through /usr/bin/chromedriver).
 # The tests start their own instances on free loopback ports, so the packaged daemons are
-# kept from starting at install time (policy-rc.d below).
+# kept from starting at install time (policy-rc.d below). DejaVu Sans is the font the
+# monthly report's PDF is set in (Vietnamese needs a Unicode TrueType font).
 set -euo pipefail
 
 missing=()
@@ -13,6 +14,7 @@ command -v prometheus-alertmanager >/dev/null || missing+=(prometheus-alertmanag
 command -v amtool >/dev/null || missing+=(prometheus-alertmanager)
 [ -x /usr/bin/chromium ] || missing+=(chromium)
 [ -x /usr/bin/chromedriver ] || missing+=(chromium-driver)
+[ -f /usr/share/fonts/truetype/dejavu/DejaVuSans.ttf ] || missing+=(fonts-dejavu-core)
 
 if [ "${#missing[@]}" -gt 0 ]; then
   echo "ensure-tools: installing ${missing[*]}"
