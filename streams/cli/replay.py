@@ -17,7 +17,7 @@ from streams.cli.common import (
     mapping_from,
     policy_book_with_catalog,
 )
-from streams.contract.alerts import Alert, encode_alert
+from streams.contract.alerts import Alert, encode_alert, with_url
 from streams.core.clock import graces
 from streams.eventlogs.csvlog import DEFAULT_ZONE, zone
 from streams.eventlogs.formats import FORMATS
@@ -52,6 +52,8 @@ def cmd_replay(args: argparse.Namespace) -> int:
     show_lines = not args.quiet and args.alerts != "-"
 
     def emit(a: Alert) -> None:
+        if args.link_base:
+            a = with_url(a, args.link_base)
         if sink is not None:
             sink.write(encode_alert(a) + b"\n")
         if show_lines and (a.status == "firing" or args.show_resolved):
@@ -152,6 +154,12 @@ def register(sub: Any) -> None:
     )
     p.add_argument("--alerts", metavar="PATH", help="write alerts as JSON Lines ('-' for stdout)")
     p.add_argument("--report", metavar="PATH", help="write the JSON report here")
+    p.add_argument(
+        "--link-base",
+        metavar="URL",
+        help="put each alert's dossier page, <URL>/dossiers/<id>, in its `url` (as the worker"
+        " does), e.g. the centre's DossierWatch address, so an audit's alerts link to the pages",
+    )
     p.add_argument("--quiet", action="store_true", help="no alert lines, only the summary")
     p.add_argument("--show-resolved", action="store_true", help="print resolutions too")
     p.add_argument(

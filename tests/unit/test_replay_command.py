@@ -97,6 +97,20 @@ def test_grace_changes_when_a_replay_fires_not_what(tmp_path: Path) -> None:
     assert sorted(ids) == sorted(slow_ids) and any("/overdue/" in i for i in ids)
 
 
+def test_link_base_puts_each_alerts_dossier_page_in_its_url(tmp_path: Path) -> None:
+    """--link-base stamps every alert with its dossier's page, id quoted, as the worker
+    does; without it the alerts carry no url."""
+    lines = story_lines()
+    log = write(tmp_path / "log.jsonl", lines)
+    linked, bare = tmp_path / "linked.jsonl", tmp_path / "bare.jsonl"
+    until = ("--until", "2025-09-17T00:00")
+    replay(tmp_path, log, *until, "--alerts", str(linked), "--link-base", "https://dw.example/")
+    replay(tmp_path, log, *until, "--alerts", str(bare))
+    alerts = [json.loads(line) for line in linked.read_text().splitlines()]
+    assert alerts and all(a["url"] == f"https://dw.example/dossiers/{a['dossier']}" for a in alerts)
+    assert all(not json.loads(line).get("url") for line in bare.read_text().splitlines())
+
+
 NAIVE_CSV = """\
 case,time,org:group
 HS-7,2025-09-08T09:00:00,A
