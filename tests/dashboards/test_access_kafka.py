@@ -157,6 +157,7 @@ def test_pages_carry_security_headers_and_the_link_becomes_a_cookie(
     assert raw_get(worker.port, "/?token=forged")[0] == 401
 
 
+@pytest.mark.alone
 def test_the_board_of_fifty_thousand_units_is_paged_and_never_stalls_the_stream(
     kafka_bootstrap: str, topics: Topics, worker: WorkerProcess
 ) -> None:
