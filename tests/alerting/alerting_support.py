@@ -32,7 +32,7 @@ NEVER_QUIET = {
 """The quiet hours switched off, so a test sees warnings delivered whatever the hour."""
 
 ALWAYS_QUIET = {
-    "{start_time: '00:00', end_time: '07:00'}": "{start_time: '00:00', end_time: '24:00'}"
+    "{start_time: '13:00', end_time: '24:00'}": "{start_time: '00:00', end_time: '24:00'}"
 }
 """The quiet hours stretched over the whole day, so a test runs inside them at any hour."""
 
