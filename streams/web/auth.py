@@ -206,9 +206,12 @@ def allowed(identity: Identity | None, path: str, *, public_metrics: bool) -> in
         return 401 if identity is None else 200 if identity.scrapes() else 403
     if identity is None:
         return 401
-    # A dossier page (and acknowledging from it) answers to the API's readers; the view
-    # applies the finer rule (a unit head: their unit's dossiers and alerts only).
-    if path in ("/", "/wallboard") or path.startswith(("/api/", "/static/", "/dossiers/")):
+    # A dossier page (and acknowledging from it) and a unit page answer to the API's
+    # readers; the view applies the finer rule (a unit head: their unit's dossiers and
+    # alerts only, their own unit's page only).
+    if path in ("/", "/wallboard") or path.startswith(
+        ("/api/", "/static/", "/dossiers/", "/units/")
+    ):
         return 200 if identity.reads_dossiers() else 403
     return 200 if identity.is_centre else 403
 
