@@ -7,8 +7,8 @@ organisation chart (DESIGN principle 6; Decree 13/2023 on personal data, Decree 
 on dossier information):
 
 * `centre` — the operations centre: every unit, every dossier, the officers holding them;
-* `unit:<code>` — a unit head: that unit's dossiers, board and alerts only (a dossier is
-  the unit's while the unit holds it, or once it passed through the unit);
+* `unit:<code>` — a unit head: that unit's dossiers, board, unit page and alerts only (a
+  dossier is the unit's while the unit holds it, or once it passed through the unit);
 * `metrics` — Prometheus: /metrics only.
 
 How a request proves it: `Authorization: Bearer <token>`; or, for a browser, the token in

@@ -218,7 +218,8 @@ def _history(model: Mapping[str, Any], w: Words) -> str:
     )
 
 
-STYLE = """.counts { display:flex; flex-wrap:wrap; gap:8px; }
+STYLE = """main { max-width:1280px; }
+.counts { display:flex; flex-wrap:wrap; gap:8px; }
 .count { flex:1 1 8em; background:#f5f6f8; border-radius:8px; padding:6px 10px; }
 .count b { display:block; font-size:1.6em; font-variant-numeric:tabular-nums; }
 .count.overdue b { color:#c0392b; } .count.near_due b { color:#e67e22; }
@@ -246,9 +247,10 @@ a { color:#1f5fbf; }
   table.rows tr.overdue { border-left-color:#c0392b; }
   table.rows tr.near_due { border-left-color:#e67e22; }
   table.rows tr.within_time { border-left-color:#2e9e5b; }
-  table.rows tr td:first-child { border-left:0; font-weight:700; }
+  table.rows tr[class] td:first-child { border-left:0; font-weight:700; }
   table.rows td { border:0; padding:2px 0; overflow-wrap:anywhere; }
   table.rows td::before { content: attr(data-label) ": "; color:#6b7785; }
-  table.rows td.dossier::before { content: ""; }
+  /* The dossier's id needs no name; time left says its own ("Còn lại", "Quá hạn"). */
+  table.rows td.dossier::before, table.rows td.left::before { content: ""; }
 }
 """
