@@ -29,7 +29,9 @@ from streams.core.calendar import to_iso
 from streams.core.dossier import Dossier
 from streams.core.policy import PolicyBook
 from streams.core.store import StoredStateError, unpack
+from streams.web import unit_model as um
 from streams.web import views_model as vm
+from streams.web.dossier_model import unit_path
 from streams.web.guard import identity_of
 
 PEER_TIMEOUT = 5.0
@@ -122,16 +124,20 @@ class Api:
             out[str(url)] = {p for parts in topics.values() for p in parts}
         return out
 
-    async def gather(self, request: Request, local: Share) -> tuple[list[Any], bool]:
+    async def gather(
+        self, request: Request, local: Share, path: str | None = None
+    ) -> tuple[list[Any], bool]:
         """Every worker's share for this request (this worker's first) and whether some
         partitions are missing from it.  The others are asked as the caller: each applies
-        the caller's role to its own share."""
+        the caller's role to its own share.  `path` (quoted): the API path that answers
+        with a share, when the request is for a page (HTML) rather than the API."""
         layout = self._layout()
         me = self._me()
         peers = [url for url in layout if _ident(URL(url)) != me]
         session = self.app.http_client
         answers = await asyncio.gather(
-            *(self._ask(session, URL(url), request) for url in peers), return_exceptions=True
+            *(self._ask(session, URL(url), request, path) for url in peers),
+            return_exceptions=True,
         )
         shares = [await local(request)]
         covered = self._owned()
@@ -143,8 +149,10 @@ class Api:
         partial = covered != set(range(self.settings.partitions))
         return shares, partial
 
-    async def _ask(self, session: Any, peer: URL, request: Request) -> Any:
+    async def _ask(self, session: Any, peer: URL, request: Request, path: str | None) -> Any:
         url = request.url.with_host(peer.host or "127.0.0.1").with_port(peer.port)
+        if path is not None:
+            url = url.with_path(path, encoded=True).with_query(request.url.query)
         async with session.get(
             url.update_query(scope="local"),
             headers=dict(identity_of(request).forward),
@@ -152,6 +160,33 @@ class Api:
         ) as r:
             r.raise_for_status()
             return await r.json()
+
+    async def unit_page(self, request: Request, q: um.UnitQuery) -> Any:
+        """A unit's page (or one of its officers') as JSON, gathered from every worker
+        as the unit lists are: `?scope=local` (a peer asking) answers this worker's
+        share only.  The API and the HTML page both come here."""
+        catalog = getattr(self.settings, "catalog", None)
+        now = self.now()
+
+        async def share(request: Request) -> Any:
+            return await self.share(lambda ds: um.unit_share(ds, q, self.book, now, catalog))
+
+        if _is_local(request):
+            return await share(request)
+        path = "/api" + unit_path(q.unit, q.officer)
+        shares, partial = await self.gather(request, share, path)
+        return {**um.merge_shares(shares, q, now, catalog), "partial": partial}
+
+
+def unit_query(request: Request, unit: str, officer: str | None) -> um.UnitQuery | None:
+    """The unit page the caller asks for, None when their role does not give access to
+    the unit (the centre reads every unit, a unit head their own); BadRequest for a bad
+    page or size (PAGE_SIZE rows by default)."""
+    units = _units(request)
+    if units is not None and unit not in units:
+        return None
+    page, size = vm.page_params({"size": str(um.PAGE_SIZE), **request.query})
+    return um.UnitQuery(unit, officer, page, size, units)
 
 
 def _ident(url: URL) -> tuple[str, int]:
@@ -241,6 +276,24 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
     overdue.__name__, at_risk.__name__ = "unit_overdue", "unit_at_risk"
     app.page("/api/units/{unit}/overdue")(overdue)
     app.page("/api/units/{unit}/at-risk")(at_risk)
+
+    async def unit_json(web: View, request: Request, unit: str, officer: str | None) -> Response:
+        try:
+            q = unit_query(request, unit, officer)
+        except vm.BadRequest as err:
+            return _bad(web, err)
+        if q is None:
+            return _forbidden(web, f"unit {unit!r}")
+        return web.json(await api.unit_page(request, q))
+
+    async def unit_view(web: View, request: Request, unit: str) -> Response:
+        return await unit_json(web, request, unit, None)
+
+    async def officer_view(web: View, request: Request, unit: str, officer: str) -> Response:
+        return await unit_json(web, request, unit, officer)
+
+    app.page("/api/units/{unit}")(unit_view)
+    app.page("/api/units/{unit}/officers/{officer}")(officer_view)
 
     @app.page("/api/ping-pong")  # type: ignore[untyped-decorator]
     async def ping_pong(web: View, request: Request) -> Response:

@@ -7,8 +7,8 @@ organisation chart (DESIGN principle 6; Decree 13/2023 on personal data, Decree 
 on dossier information):
 
 * `centre` — the operations centre: every unit, every dossier, the officers holding them;
-* `unit:<code>` — a unit head: that unit's dossiers, board and alerts only (a dossier is
-  the unit's while the unit holds it, or once it passed through the unit);
+* `unit:<code>` — a unit head: that unit's dossiers, board, unit page and alerts only (a
+  dossier is the unit's while the unit holds it, or once it passed through the unit);
 * `metrics` — Prometheus: /metrics only.
 
 How a request proves it: `Authorization: Bearer <token>`; or, for a browser, the token in
@@ -206,9 +206,12 @@ def allowed(identity: Identity | None, path: str, *, public_metrics: bool) -> in
         return 401 if identity is None else 200 if identity.scrapes() else 403
     if identity is None:
         return 401
-    # A dossier page (and acknowledging from it) answers to the API's readers; the view
-    # applies the finer rule (a unit head: their unit's dossiers and alerts only).
-    if path in ("/", "/wallboard") or path.startswith(("/api/", "/static/", "/dossiers/")):
+    # A dossier page (and acknowledging from it) and a unit page answer to the API's
+    # readers; the view applies the finer rule (a unit head: their unit's dossiers and
+    # alerts only, their own unit's page only).
+    if path in ("/", "/wallboard") or path.startswith(
+        ("/api/", "/static/", "/dossiers/", "/units/")
+    ):
         return 200 if identity.reads_dossiers() else 403
     return 200 if identity.is_centre else 403
 

@@ -1,4 +1,4 @@
-"""The demo's web UI over WSGI: the wallboard, its API and the dossier pages, read from
+"""The demo's web UI over WSGI: the wallboard, its API, the dossier and unit pages, read from
 the engine the demo feeds in-process (one process, so no worker to merge with).
 
 The same pure model as the worker's API (`streams.web.views_model`) and the same files
@@ -26,6 +26,8 @@ from streams.contract.alerts import Alert
 from streams.core.calendar import DAY, to_iso
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
+from streams.web import unit_model as um
+from streams.web import unit_page
 from streams.web import views_model as vm
 from streams.web.auth import Guard, WsgiApp, wsgi_guard
 from streams.web.wallboard import FILES
@@ -98,11 +100,21 @@ class DemoSite:
             return self.board(query, units)
         if path == "/api/ping-pong":
             return self.ping_pong(query, units)
+        if path == unit_page.STYLESHEET:
+            headers = [("Content-Type", "text/css; charset=utf-8"), ("Cache-Control", "no-store")]
+            return "200 OK", headers, unit_page.STYLE.encode()
         if path.startswith("/api/units/"):
             unit, _, which = path[len("/api/units/") :].rpartition("/")
             if which in ("overdue", "at-risk") and unit:
                 standing = "overdue" if which == "overdue" else "near_due"
                 return self.unit_list(unit, standing, query, units)
+            found = _unit_and_officer(path[len("/api/units/") :])
+            if found is not None:
+                return self.unit_page(*found, query, units, html=False)
+        if path.startswith("/units/"):
+            found = _unit_and_officer(path[len("/units/") :])
+            if found is not None:
+                return self.unit_page(*found, query, units, html=True)
         if path.startswith("/api/dossiers/"):
             return self.dossier_json(path[len("/api/dossiers/") :], units)
         if path.startswith("/dossiers/"):
@@ -171,6 +183,34 @@ class DemoSite:
         body = vm.paginate(vm.sort_by_due(found), page, size)
         name = vm.unit_name(self.catalog, unit)
         return _json("200 OK", {"unit": unit, "unit_name": name, **body, "partial": False})
+
+    def unit_page(
+        self,
+        unit: str,
+        officer: str | None,
+        query: dict[str, str],
+        units: vm.Units,
+        *,
+        html: bool,
+    ) -> Reply:
+        """A unit's page (or one of its officers'), as HTML or its JSON."""
+        if units is not None and unit not in units:
+            if html:
+                return _html("403 Forbidden", "<!doctype html><p>403: another unit's page</p>")
+            return _json("403 Forbidden", {"error": f"your role does not give access to {unit!r}"})
+        page, size = vm.page_params({"size": str(um.PAGE_SIZE), **query})
+        q = um.UnitQuery(unit, officer, page, size, units)
+        with self.lock:
+            now = self.engine.now
+            if now is None:
+                return _not_yet()
+            share = um.unit_share(self.engine.states(), q, self.book, now, self.catalog)
+        merged = um.merge_shares([share], q, now, self.catalog)
+        body = {**merged, "partial": False}
+        if not html:
+            return _json("200 OK", body)
+        lang = "en" if query.get("lang") == "en" else "vi"
+        return _html("200 OK", unit_page.render(body, lang=lang))
 
     def ping_pong(self, query: dict[str, str], units: vm.Units) -> Reply:
         finished = query.get("finished") in ("1", "true", "yes")
@@ -259,6 +299,16 @@ def _page_modules() -> _Page | None:
         str(getattr(page, "STYLESHEET", "")),
         str(getattr(page, "STYLE", "")),
     )
+
+
+def _unit_and_officer(rest: str) -> tuple[str, str | None] | None:
+    """`<unit>` or `<unit>/officers/<officer>` (decoded path segments), else None."""
+    parts = rest.split("/")
+    if len(parts) == 1 and parts[0]:
+        return parts[0], None
+    if len(parts) == 3 and parts[1] == "officers" and parts[0] and parts[2]:
+        return parts[0], parts[2]
+    return None
 
 
 def _json(status: str, body: Any) -> Reply:

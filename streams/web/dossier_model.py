@@ -24,6 +24,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any, cast
+from urllib.parse import quote
 
 from streams.catalog import Catalog
 from streams.core.calendar import DAY, LOCAL_OFFSET, WorkingCalendar, local_day
@@ -76,6 +77,7 @@ def page_model(
         "now": format_instant(now),
         "procedure": _named(d.procedure, view["procedure_name"]),
         "unit": _named(d.unit, view["unit_name"]),
+        "unit_page": unit_path(d.unit) if d.unit else None,
         "officer": d.officer,
         "status": view["status"],
         "standing": view["standing"],
@@ -106,6 +108,12 @@ def page_model(
         ],
         "acknowledge": None,
     }
+
+
+def unit_path(unit: str, officer: str | None = None) -> str:
+    """The unit's page (or one of its officers'), codes quoted whole."""
+    path = f"/units/{quote(unit, safe='')}"
+    return f"{path}/officers/{quote(officer, safe='')}" if officer else path
 
 
 def _named(code: str | None, name: str | None) -> Json:
@@ -319,6 +327,7 @@ def for_reader(model: Json, units: vm.Units) -> Json:
     out = dict(model)
     if model["unit"]["code"] not in units:
         out["officer"] = None
+        out["unit_page"] = None  # another unit's page is not theirs to open
     out["timeline"] = [
         stay if stay["unit"]["code"] in units else {**stay, "officers": []}
         for stay in model["timeline"]

@@ -77,19 +77,19 @@ ACK_HOURS = (4, 24, 72, 168)
 def render(model: Mapping[str, Any], *, lang: str = "vi") -> str:
     """The whole page for one dossier (`lang`: "vi", Vietnamese with English beside it,
     or "en", English only)."""
-    w = _Words(lang)
+    w = Words(lang)
     standing = model["standing"]
     parts = [
         "<!doctype html>",
         f'<html lang="{"en" if lang == "en" else "vi"}"><head><meta charset="utf-8">',
-        f"<title>{_e(w.plain('dossier'))} {_e(model['id'])} — DossierWatch</title>",
+        f"<title>{esc(w.plain('dossier'))} {esc(model['id'])} — DossierWatch</title>",
         '<meta name="viewport" content="width=device-width, initial-scale=1">',
         f'<link rel="stylesheet" href="{STYLESHEET}"></head><body>',
         "<main>",
-        f'<h1><span class="id">{_e(model["id"])}</span>'
-        f' <span id="standing" class="standing {_e(standing["code"])}">'
+        f'<h1><span class="id">{esc(model["id"])}</span>'
+        f' <span id="standing" class="standing {esc(standing["code"])}">'
         f"{w.pair_of(standing['vi'], standing['en'])}</span></h1>",
-        f'<p class="dim">{w("as_of")} {_e(model["now"])}</p>',
+        f'<p class="dim">{w("as_of")} {esc(model["now"])}</p>',
         _facts(model, w),
         _time(model.get("time"), w),
         _alerts(model, w),
@@ -100,47 +100,56 @@ def render(model: Mapping[str, Any], *, lang: str = "vi") -> str:
     return "\n".join(p for p in parts if p)
 
 
-class _Words:
-    def __init__(self, lang: str) -> None:
+class Words:
+    """The page's words in its language: Vietnamese with the English beside it, or
+    English only.  Another page passes its own `words` (the time-left ones included)."""
+
+    def __init__(self, lang: str, words: Mapping[str, tuple[str, str]] = WORDS) -> None:
         self.english = lang == "en"
+        self.words = words
 
     def plain(self, key: str) -> str:
-        vi, en = WORDS[key]
+        vi, en = self.words[key]
         return en if self.english else vi
 
     def __call__(self, key: str) -> str:
-        vi, en = WORDS[key]
+        vi, en = self.words[key]
         return self.pair_of(vi, en)
 
     def pair_of(self, vi: str, en: str) -> str:
         if self.english:
-            return _e(en)
-        return f'{_e(vi)} <span class="en">{_e(en)}</span>'
+            return esc(en)
+        return f'{esc(vi)} <span class="en">{esc(en)}</span>'
 
 
-def _e(value: object) -> str:
+def esc(value: object) -> str:
+    """Text from events made safe to put in HTML (names, ids and evidence are untrusted)."""
     return escape("" if value is None else str(value), quote=True)
 
 
-def _named(n: Mapping[str, Any]) -> str:
+def named_html(n: Mapping[str, Any]) -> str:
     """A name with its code beside it (dimmed), or the code alone."""
     if n.get("name"):
-        return f'{_e(n["name"])} <span class="code">{_e(n["code"])}</span>'
-    return _e(n.get("code") or "—")
+        return f'{esc(n["name"])} <span class="code">{esc(n["code"])}</span>'
+    return esc(n.get("code") or "—")
 
 
-def _facts(model: Mapping[str, Any], w: _Words) -> str:
+def _facts(model: Mapping[str, Any], w: Words) -> str:
     rows = [
-        ("procedure", _named(model["procedure"])),
-        ("unit", _named(model["unit"])),
-        ("officer", _e(model.get("officer")) if model.get("officer") else ""),
-        ("received", _e(model.get("received"))),
-        ("due", f'<span id="due">{_e(model.get("due"))}</span>' if model.get("due") else ""),
-        ("finished", _e(model.get("finished"))),
-        ("appointed", _e(model.get("appointed_unlawfully"))),
+        ("procedure", named_html(model["procedure"])),
+        ("unit", _linked(named_html(model["unit"]), model.get("unit_page"))),
+        ("officer", esc(model.get("officer")) if model.get("officer") else ""),
+        ("received", esc(model.get("received"))),
+        ("due", f'<span id="due">{esc(model.get("due"))}</span>' if model.get("due") else ""),
+        ("finished", esc(model.get("finished"))),
+        ("appointed", esc(model.get("appointed_unlawfully"))),
     ]
     cells = "".join(f"<dt>{w(k)}</dt><dd>{v}</dd>" for k, v in rows if v)
     return f'<section><dl class="facts">{cells}</dl></section>'
+
+
+def _linked(text: str, href: str | None) -> str:
+    return f'<a href="{esc(href)}">{text}</a>' if href else text
 
 
 def _hours(seconds: int) -> str:
@@ -148,16 +157,21 @@ def _hours(seconds: int) -> str:
     return f"{hours}:{rest // 60:02d}"
 
 
-def _time(time: Mapping[str, Any] | None, w: _Words) -> str:
+def _time(time: Mapping[str, Any] | None, w: Words) -> str:
     if not time:
         return ""
+    return f'<p id="time" class="time {esc(time["kind"])}">{time_phrase(time, w)}</p>'
+
+
+def time_phrase(time: Mapping[str, Any], w: Words) -> str:
+    """Time left (or overdue by) in working days and office hours, from
+    `dossier_model.time_left`; `w` needs this page's time words."""
     if time["kind"] == "stopped":
-        return f'<p id="time" class="time stopped">{w("stopped")}</p>'
+        return w("stopped")
     label = w("left") if time["kind"] == "left" else w("overdue_by")
     return (
-        f'<p id="time" class="time {_e(time["kind"])}">{label}: '
-        f"<b>{time['working_days']}</b> {w('working_days')} · "
-        f"<b>{_hours(time['working_seconds'])}</b> {w('working_hours')}</p>"
+        f"{label}: <b>{time['working_days']}</b> {w('working_days')} · "
+        f"<b>{_hours(time['working_seconds'])}</b> {w('working_hours')}"
     )
 
 
@@ -166,22 +180,22 @@ def _duration(d: Mapping[str, int]) -> str:
     return f"{days}{d['hours']}h{d['minutes']:02d}"
 
 
-def _timeline(model: Mapping[str, Any], w: _Words) -> str:
+def _timeline(model: Mapping[str, Any], w: Words) -> str:
     items = []
     for stay in model["timeline"]:
         officers = "".join(
-            f'<li class="officer">{_e(o["officer"])} · {w("since")} {_e(o["since"])}'
+            f'<li class="officer">{esc(o["officer"])} · {w("since")} {esc(o["since"])}'
             f" · {_duration(o['held'])}</li>"
             for o in stay["officers"]
         )
-        until = f"{w('until')} {_e(stay['until'])}" if stay["until"] else w("now_held")
+        until = f"{w('until')} {esc(stay['until'])}" if stay["until"] else w("now_held")
         outside = (
             f" · {w('outside')}: {_duration(stay['outside'])}" if stay["outside"]["seconds"] else ""
         )
         items.append(
             f'<li class="stay{" current" if stay["current"] else ""}">'
-            f'<div class="u">{_named(stay["unit"])}</div>'
-            f'<div class="t">{w("since")} {_e(stay["since"])} · {until}</div>'
+            f'<div class="u">{named_html(stay["unit"])}</div>'
+            f'<div class="t">{w("since")} {esc(stay["since"])} · {until}</div>'
             f'<div class="t">{w("inside")}: {_duration(stay["inside"])}{outside}</div>'
             f"<ul>{officers}</ul></li>"
         )
@@ -197,7 +211,7 @@ def _timeline(model: Mapping[str, Any], w: _Words) -> str:
     )
 
 
-def _alerts(model: Mapping[str, Any], w: _Words) -> str:
+def _alerts(model: Mapping[str, Any], w: Words) -> str:
     alerts = model.get("alerts") or []
     if not alerts:
         return f'<section><h2>{w("alerts")}</h2><p class="dim">{w("no_alerts")}</p></section>'
@@ -206,44 +220,44 @@ def _alerts(model: Mapping[str, Any], w: _Words) -> str:
     return f'<section><h2>{w("alerts")}</h2><ul id="alerts">{"".join(items)}</ul></section>'
 
 
-def _alert(dossier: str, a: Mapping[str, Any], form: Any, w: _Words) -> str:
+def _alert(dossier: str, a: Mapping[str, Any], form: Any, w: Words) -> str:
     title = (
         w.pair_of(a["title"], a.get("title_en") or "")
         if a.get("title")
-        else _e(f"{a['rule']} / {a['level']}")
+        else esc(f"{a['rule']} / {a['level']}")
     )
-    lines = [f'<div class="title">{title} <span class="code">{_e(a["id"])}</span></div>']
-    meta = [_named(a["unit"])] if a["unit"].get("code") else []
+    lines = [f'<div class="title">{title} <span class="code">{esc(a["id"])}</span></div>']
+    meta = [named_html(a["unit"])] if a["unit"].get("code") else []
     if a.get("at"):
-        meta.append(f"{w('fired')} {_e(a['at'])}")
+        meta.append(f"{w('fired')} {esc(a['at'])}")
     if meta:
         lines.append(f'<div class="t">{" · ".join(meta)}</div>')
     if a.get("evidence"):
-        lines.append(f'<div class="evidence">{w("evidence")}: {_e(a["evidence"])}</div>')
+        lines.append(f'<div class="evidence">{w("evidence")}: {esc(a["evidence"])}</div>')
     if a.get("chain"):
-        lines.append(f'<div class="chain">{w("path")}: {_e(a["chain"])}</div>')
+        lines.append(f'<div class="chain">{w("path")}: {esc(a["chain"])}</div>')
     if not a.get("evidence") and not a.get("chain"):
         lines.append(f'<div class="dim">{w("evidence")}: {w("no_state")}</div>')
     for s in a.get("silences") or ():
         lines.append(
-            f'<div class="silence">✓ {w("silenced")} {w("by")} <b>{_e(s["by"])}</b>'
-            f" {w('to')} {_e(s['until'])}: {_e(s['comment'])}</div>"
+            f'<div class="silence">✓ {w("silenced")} {w("by")} <b>{esc(s["by"])}</b>'
+            f" {w('to')} {esc(s['until'])}: {esc(s['comment'])}</div>"
         )
     if form and a.get("can_acknowledge"):
         lines.append(_form(dossier, a["id"], form, w))
-    severity = _e(a.get("severity") or "")
-    return f'<li class="alert {severity}" data-id="{_e(a["id"])}">{"".join(lines)}</li>'
+    severity = esc(a.get("severity") or "")
+    return f'<li class="alert {severity}" data-id="{esc(a["id"])}">{"".join(lines)}</li>'
 
 
-def _form(dossier: str, alert_id: str, form: Mapping[str, Any], w: _Words) -> str:
+def _form(dossier: str, alert_id: str, form: Mapping[str, Any], w: Words) -> str:
     action = f"/dossiers/{quote(dossier, safe='')}/alerts/{quote(alert_id, safe='')}/ack"
     hours = "".join(
         f'<option value="{h}"{" selected" if h == 24 else ""}>{h} h</option>' for h in ACK_HOURS
     )
     return (
-        f'<form class="ack" method="post" action="{_e(action)}">'
-        f'<input type="hidden" name="csrf" value="{_e(form["csrf"])}">'
-        f'<label>{w("author")} <input name="author" value="{_e(form["author"])}" readonly>'
+        f'<form class="ack" method="post" action="{esc(action)}">'
+        f'<input type="hidden" name="csrf" value="{esc(form["csrf"])}">'
+        f'<label>{w("author")} <input name="author" value="{esc(form["author"])}" readonly>'
         "</label>"
         f'<label>{w("comment")} <textarea name="comment" required maxlength="1000" rows="2">'
         "</textarea></label>"
@@ -252,12 +266,12 @@ def _form(dossier: str, alert_id: str, form: Mapping[str, Any], w: _Words) -> st
     )
 
 
-def _steps(steps: list[Mapping[str, Any]], w: _Words) -> str:
+def _steps(steps: list[Mapping[str, Any]], w: Words) -> str:
     if not steps:
         return ""
     rows = "".join(
-        f"<tr><td>{_named(s['unit'])}</td><td>{_e(s['arrived'])}</td><td>{_e(s['due'])}</td>"
-        f"<td>{_e(s['left'] or '—')}</td>"
+        f"<tr><td>{named_html(s['unit'])}</td><td>{esc(s['arrived'])}</td><td>{esc(s['due'])}</td>"
+        f"<td>{esc(s['left'] or '—')}</td>"
         f'<td class="n">{"" if s["points"] is None else s["points"]}</td></tr>'
         for s in steps
     )

@@ -114,6 +114,8 @@ td.n { font-variant-numeric:tabular-nums; font-weight:700; font-size:1.3rem; }
 td.zero { color:var(--grey); }
 tfoot td { border-top:2px solid var(--dim); }
 tr.unit { cursor:pointer; } tr.unit.sel { outline:.15rem solid #4c8dff; }
+a.unit-page { color:inherit; text-decoration:none; }
+a.unit-page:hover { text-decoration:underline; }
 .code { color:var(--dim); font-size:.65em; margin-left:.4rem; }
 .near { color:var(--orange); } .over { color:var(--red); } .rate { color:var(--green); }
 li.d { list-style:none; padding:.35rem .5rem; margin:0 0 .35rem; border-radius:.4rem;
@@ -198,8 +200,12 @@ function banner(kind, text) {
   b.dataset.kind = kind || "";
   b.textContent = text || "";
 }
+// The unit's name opens its page (its dossiers by time left, officers, history).
 function unitCell(code, name) {
-  const td = el("td", "", name || code);
+  const td = el("td", "");
+  const a = el("a", "unit-page", name || code);
+  a.href = "/units/" + encodeURIComponent(code);
+  td.append(a);
   if (name) td.append(el("span", "code", code));
   return td;
 }

@@ -33,6 +33,9 @@ PAGES = [
     "/api/ping-pong",
     "/api/units/A/overdue",
     "/api/units/A/at-risk",
+    "/api/units/A",
+    "/units/A",
+    "/units/A/officers/CB-A-07",
     "/api/dossiers/A-1",
     "/router",
     "/table/dossiers",
@@ -123,6 +126,11 @@ def test_a_unit_head_reads_their_unit_only(
     assert status == 200 and [r["unit"] for r in board["units"]] == ["A"]
     assert worker.get("/api/units/A/overdue", role="unit:A")[1]["total"] == 1
     assert worker.get("/api/units/B/overdue", role="unit:A")[0] == 403
+    assert worker.get("/api/units/A", role="unit:A")[1]["total"] == 1
+    assert worker.get("/units/A", role="unit:A", raw=True)[0] == 200
+    assert worker.get("/api/units/B", role="unit:A")[0] == 403
+    assert worker.get("/units/B", role="unit:A", raw=True)[0] == 403
+    assert worker.get("/units/B/officers/CB-B-12", role="unit:A", raw=True)[0] == 403
     assert worker.get("/api/dossiers/B-1", role="unit:A")[0] == 403
     assert worker.get("/api/dossiers/A-1", role="unit:A")[0] == 200
     status, passed = worker.get("/api/dossiers/AB-1", role="unit:A")

@@ -179,3 +179,10 @@ def test_two_workers_answer_for_each_other(
     assert {i["id"] for i in page["items"]} == {*names, "PP-1"}
     dues = [i["due_ts"] for i in page["items"]]
     assert dues == sorted(dues)
+
+    # The unit page gathers the same way: both workers' dossiers, as JSON and as HTML.
+    status, unit = a.get("/api/units/A")
+    assert status == 200 and unit["partial"] is False and unit["total"] == len(names) + 1
+    assert {i["id"] for i in unit["items"]} == {*names, "PP-1"}
+    status, html = a.get("/units/A", raw=True)
+    assert status == 200 and f'href="/dossiers/{quoted}"' in html

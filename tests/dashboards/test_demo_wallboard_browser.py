@@ -9,7 +9,6 @@ build/screenshots/ (never to tracked files).
 from __future__ import annotations
 
 import json
-import shutil
 import socket
 import threading
 import time
@@ -21,7 +20,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import SHOTS, WIDE, chrome, png_size, viewport
 from prometheus_client.parser import text_string_to_metric_families
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
 
 from producers.simulator import simulate
 from streams.core.engine import Engine
@@ -29,22 +31,8 @@ from streams.demo import DemoRun, serve_metrics, serve_web
 from streams.policy import builtin_book
 from streams.web.auth import Guard, new_token
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2025, 9, 8, 7, 30, tzinfo=ICT)
-
-webdriver = pytest.importorskip("selenium.webdriver")
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-    pytest.skip(
-        "needs Debian chromium and chromium-driver (bash deploy/ensure-tools.sh)",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
 
 
 def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
@@ -56,12 +44,6 @@ def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
             return last
         time.sleep(0.2)
     raise AssertionError(f"not true within {timeout}s: {last!r}")
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def free_port() -> int:
@@ -144,36 +126,8 @@ def start_demo() -> Iterator[Callable[..., Demo]]:
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        "--window-size=1920,1080",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(arg)
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
+    with chrome(tmp_path, WIDE) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
-
-
-def viewport(driver: WebDriver, width: int, height: int) -> None:
-    """Fix the viewport itself (what the screenshots show), not just the window."""
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": width, "height": height, "deviceScaleFactor": 1, "mobile": False},
-    )
 
 
 def signed_in(driver: WebDriver, demo: Demo, page: str) -> None:
@@ -206,7 +160,7 @@ def test_wallboard_renders_the_demo_at_1080p_and_2160p(
     sizes: dict[tuple[int, int], float] = {}
     SHOTS.mkdir(parents=True, exist_ok=True)
     for width, height in ((1920, 1080), (3840, 2160)):
-        viewport(browser, width, height)
+        viewport(browser, (width, height))
         browser.refresh()
         eventually(lambda: len(rows_shown(browser)) >= 3)
         eventually(lambda: "%" in browser.find_element(By.ID, "rate766").text)
@@ -238,7 +192,7 @@ def test_kiosk_mode_rotates_pages_of_units(
     """?kiosk=1 shows the board alone and turns to the next page of units every ?rotate
     seconds, back to the first after the last."""
     demo = start_demo(duration=30)
-    viewport(browser, 1920, 1080)
+    viewport(browser, (1920, 1080))
     signed_in(browser, demo, "/wallboard?kiosk=1&rotate=2&rows=3")
     eventually(lambda: len(rows_shown(browser)) == 3)
     assert "kiosk" in (browser.find_element(By.TAG_NAME, "body").get_attribute("class") or "")
@@ -257,7 +211,7 @@ def test_stale_banner_when_the_demo_stops_then_cannot_be_reached(
     says its figures are stale and greys them; when the server stops answering it says
     the server cannot be reached."""
     demo = start_demo(duration=5, stale_after=2)
-    viewport(browser, 1920, 1080)
+    viewport(browser, (1920, 1080))
     signed_in(browser, demo, "/wallboard?poll=1")
     eventually(lambda: len(rows_shown(browser)) >= 3)
     if not demo.stopped():
@@ -297,7 +251,7 @@ def test_the_766_rate_on_the_board_is_the_apis_and_the_metrics(
     and the Prometheus metric give the same Decision 766 counts and rate."""
     demo = start_demo(duration=6)
     eventually(demo.stopped, 20)
-    viewport(browser, 1920, 1080)
+    viewport(browser, (1920, 1080))
     signed_in(browser, demo, "/wallboard?days=30")
     rate = browser.find_element(By.ID, "rate766")
     eventually(lambda: "%" in rate.text)

@@ -1,15 +1,14 @@
 """The dossier page in a real browser, on a worker fed through the broker: the page every
 alert links to (`url`) answers, and it reads on a wall screen and on a phone.
 
-Debian's chromium and chromium-driver, driven by Selenium with the system chromedriver,
-as in test_wallboard_browser.py.  Screenshots go to build/screenshots/ only.
+Headless Chromium from tests/dashboards/browser.py.  Screenshots go to build/screenshots/
+only.
 """
 
 from __future__ import annotations
 
 import html
 import json
-import shutil
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -18,33 +17,21 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import PHONE, SHOTS, WIDE, chrome, png_size, viewport
 from conftest import Topics
 from helpers.story import Story
 from live import keyed, pulses
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 from workers import WorkerProcess, collect, produce
 
 pytestmark = pytest.mark.kafka
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-WIDE = (1920, 1080)
-PHONE = (390, 844)
 LATER = datetime(2025, 12, 1, tzinfo=UTC)
 """Stream time of the test: every dossier below is overdue or late in a rule by then."""
 
-webdriver = pytest.importorskip("selenium.webdriver")
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-    pytest.skip(
-        "needs Debian chromium and chromium-driver (bash deploy/ensure-tools.sh)",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 DOSSIERS = ("HS-OVERDUE", "HS/2025 7", "HS-SUPP")
 
@@ -67,12 +54,6 @@ def stories() -> list[Any]:
         .supplement("2025-11-25T09:00")
         .events
     )
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def fetch(url: str, token: str) -> tuple[int, str]:
@@ -102,36 +83,8 @@ def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Wor
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        f"--window-size={WIDE[0]},{WIDE[1]}",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(arg)
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    try:
+    with chrome(tmp_path, WIDE) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
-
-
-def viewport(driver: WebDriver, size: tuple[int, int], *, mobile: bool) -> None:
-    # --window-size sizes the window; the screenshots need the viewport itself fixed.
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": size[0], "height": size[1], "deviceScaleFactor": 1, "mobile": mobile},
-    )
 
 
 def test_every_alert_url_opens_its_dossier_page_on_a_wall_and_a_phone(

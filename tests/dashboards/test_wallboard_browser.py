@@ -9,7 +9,6 @@ copies them to docs/).
 
 from __future__ import annotations
 
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime, timedelta, timezone
@@ -17,35 +16,22 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from browser import SHOTS, chrome, png_size
 from conftest import Topics
 from helpers.story import Story
 from live import pulses
+from selenium.webdriver.common.by import By
+from selenium.webdriver.remote.webdriver import WebDriver
+from selenium.webdriver.support import expected_conditions as ec
+from selenium.webdriver.support.ui import WebDriverWait
 from workers import WorkerProcess, produce
 
 from streams.contract.events import DossierEvent, encode_event
 
 pytestmark = pytest.mark.kafka
 
-CHROMIUM = Path("/usr/bin/chromium")
-CHROMEDRIVER = Path("/usr/bin/chromedriver")
-SHOTS = Path(__file__).resolve().parents[2] / "build" / "screenshots"
-"""Screenshots land here, never in docs/: tests leave the tree clean; `make screenshots`
-copies them into docs/ when they should change there."""
 WINDOW = (1600, 1000)
 LOCAL = timezone(timedelta(hours=7))
-
-webdriver = pytest.importorskip("selenium.webdriver")
-if not (CHROMIUM.exists() and CHROMEDRIVER.exists()):
-    pytest.skip(
-        "needs Debian chromium and chromium-driver (bash deploy/ensure-tools.sh)",
-        allow_module_level=True,
-    )
-
-from selenium.webdriver.chrome.service import Service  # noqa: E402
-from selenium.webdriver.common.by import By  # noqa: E402
-from selenium.webdriver.remote.webdriver import WebDriver  # noqa: E402
-from selenium.webdriver.support import expected_conditions as ec  # noqa: E402
-from selenium.webdriver.support.ui import WebDriverWait  # noqa: E402
 
 
 def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
@@ -57,12 +43,6 @@ def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
             return last
         time.sleep(0.3)
     raise AssertionError(f"not true within {timeout}s: {last!r}")
-
-
-def png_size(path: Path) -> tuple[int, int]:
-    head = path.read_bytes()[:24]
-    assert head[:8] == b"\x89PNG\r\n\x1a\n"
-    return int.from_bytes(head[16:20], "big"), int.from_bytes(head[20:24], "big")
 
 
 def local(dt: datetime) -> str:
@@ -121,33 +101,8 @@ def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Wor
 
 @pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for arg in (
-        "--headless=new",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-dev-shm-usage",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--no-first-run",
-        "--disable-sync",
-        f"--window-size={WINDOW[0]},{WINDOW[1]}",
-        f"--user-data-dir={tmp_path / 'chromium-profile'}",
-    ):
-        options.add_argument(arg)
-    service = Service(executable_path=str(CHROMEDRIVER), log_output=str(tmp_path / "driver.log"))
-    driver = webdriver.Chrome(service=service, options=options)
-    # --window-size sizes the window; the screenshots need the viewport itself fixed.
-    driver.execute_cdp_cmd(
-        "Emulation.setDeviceMetricsOverride",
-        {"width": WINDOW[0], "height": WINDOW[1], "deviceScaleFactor": 1, "mobile": False},
-    )
-    try:
+    with chrome(tmp_path, WINDOW) as driver:
         yield driver
-    finally:
-        driver.quit()
-        shutil.rmtree(tmp_path / "chromium-profile", ignore_errors=True)
 
 
 def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from helpers.demo_site import FakeClock
 from prometheus_client import CollectorRegistry
 
 from producers.simulator import simulate
@@ -33,19 +34,6 @@ from streams.web.demo_server import DemoSite
 
 ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2025, 9, 8, 7, 30, tzinfo=ICT)
-
-
-class FakeClock:
-    """A monotonic clock that only moves when slept on."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    def sleep(self, seconds: float) -> None:
-        self.now += seconds
 
 
 def _received(dossier: str, when: str, time_limit: str) -> dict[str, Any]:
