@@ -169,9 +169,11 @@ def time_phrase(time: Mapping[str, Any], w: Words) -> str:
     if time["kind"] == "stopped":
         return w("stopped")
     label = w("left") if time["kind"] == "left" else w("overdue_by")
+    # The same span twice (whole working days, and office hours to the minute), so the
+    # hours go in brackets: "3 days · 31:15 hours" read as 3 days plus 31 hours.
     return (
-        f"{label}: <b>{time['working_days']}</b> {w('working_days')} · "
-        f"<b>{_hours(time['working_seconds'])}</b> {w('working_hours')}"
+        f"{label}: <b>{time['working_days']}</b> {w('working_days')} "
+        f"(<b>{_hours(time['working_seconds'])}</b> {w('working_hours')})"
     )
 
 
