@@ -121,6 +121,13 @@ class PipelineMetrics:
             buckets=tuple(days * DAY for days in (0.5, 1, 2, 3, 5, 7, 10, 15, 20, 30, 45, 60)),
             registry=registry,
         )
+        self.state_migrations = Counter(
+            "dossierwatch_state_migrations",
+            "Stored table values read through a migration from an older layout, by table"
+            " and the layout they had (streams/core/layouts.py)",
+            ["table", "from_layout"],
+            registry=registry,
+        )
         self.latency = Histogram(
             "dossierwatch_event_to_alert_seconds",
             "Wall-clock seconds from an event entering Kafka to its alert being sent",

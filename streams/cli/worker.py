@@ -167,6 +167,7 @@ def _officer_key(s: WorkerSettings) -> bytes | None:
 
 
 def run_worker(args: argparse.Namespace) -> int:
+    from streams.core.layouts import NewerLayoutError
     from streams.infra.logs import quieted
     from streams.worker.app import create_app
     from streams.worker.runner import DossierWatchWorker
@@ -206,7 +207,11 @@ def run_worker(args: argparse.Namespace) -> int:
     except SystemExit as done:
         # A worker that stopped because a part of it died exits non-zero, whatever mode's
         # shutdown said: its supervisor (systemd, Kubernetes, compose) must restart it.
-        fatal = app.dossierwatch_vitals.fatal  # type: ignore[attr-defined]
+        vitals = app.dossierwatch_vitals  # type: ignore[attr-defined]
+        fatal = vitals.fatal
+        if isinstance(vitals.cause, NewerLayoutError):
+            # State written by a newer version: restarting will not help, upgrading will.
+            raise CommandError(str(vitals.cause), EXIT_SOFTWARE) from None
         if fatal is not None:
             raise CommandError(f"stopped: {fatal}", EXIT_SOFTWARE) from None
         raise done

@@ -28,6 +28,7 @@ from streams.contract.events import (
 )
 from streams.core.calendar import CalendarRangeError, day_to_date, local_day, to_instant
 from streams.core.engine import Engine
+from streams.core.layouts import NewerLayoutError
 from streams.core.policy import Bounds, TimeLimit
 
 UNEXPECTED = "unexpected"
@@ -138,5 +139,7 @@ def take_event(engine: Engine, event: DossierEvent) -> list[Alert] | Reject:
     try:
         check_bounds(event, engine.book.bounds)
         return engine.apply(event, to_instant(event.time))
+    except NewerLayoutError:
+        raise  # the stored state is newer than this code, not the event bad: stop
     except Exception as err:  # the boundary, as in `take`
         return Reject.of(err)

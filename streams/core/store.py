@@ -8,7 +8,10 @@ Each value is a header — the layout version (1 byte), the dossier's wake-up in
 the tag of the source whose stream clock judges it (8 bytes each) — followed by its
 state, so the timer schedule asks "when, and on whose clock, does this dossier wake?"
 without decoding anything.  Reading a dossier decodes a fresh copy: change it, then
-`put` it back.  The worker's table holds the same values (`pack` / `unpack`).
+`put` it back.  The worker's table holds the same values (`pack` / `unpack`), and its
+partitions' stream clocks behind the same layout byte (`pack_clocks` / `unpack_clocks`).
+A value of an older layout is read through its migrations, one of a newer layout is
+refused (streams/core/layouts.py).
 """
 
 from __future__ import annotations
@@ -17,19 +20,38 @@ import struct
 from collections.abc import Iterator, Mapping
 from hashlib import blake2b
 
-from streams.contract.errors import DossierWatchError
-from streams.core.dossier import Dossier, decode_state, encode_state
+import msgspec
 
-LAYOUT = 1
-"""Version of the stored layout: a reader meeting another refuses it by name."""
-_HEADER = struct.Struct("<Bqq")
+from streams.core.dossier import Dossier, decode_state, encode_state
+from streams.core.layouts import (
+    LAYOUT,
+    MIGRATIONS,
+    Migrations,
+    NewerLayoutError,
+    Observer,
+    StoredStateError,
+)
+
+__all__ = [
+    "LAYOUT",
+    "DossierStore",
+    "NewerLayoutError",
+    "StoredStateError",
+    "live",
+    "pack",
+    "pack_clocks",
+    "source_tag",
+    "unpack",
+    "unpack_clocks",
+]
+
+_HEADER = struct.Struct("<Bqq")  # layouts 1 and 2: layout, wake-up, source tag
 _NO_WAKE = -(2**63)  # a dossier with no wake-up (nothing pending)
+_LAYOUT_1_CLOCKS = 0x91
+"""The first byte of a layout-1 clocks value, which had no header: msgpack's array of one
+(the saved sources).  Never a layout byte: layouts are small numbers."""
 
 _TAGS: dict[str, int] = {}
-
-
-class StoredStateError(DossierWatchError, ValueError):
-    """A stored value this version cannot read."""
 
 
 def source_tag(source: str) -> int:
@@ -51,21 +73,84 @@ def pack(d: Dossier, tag: int | None = None) -> bytes:
     return _HEADER.pack(LAYOUT, wake, tag) + _pack(d)
 
 
-def unpack(key: str, raw: bytes | memoryview) -> Dossier:
-    if raw[0] != LAYOUT:
-        raise StoredStateError(
-            f"stored state of {key!r} has layout {raw[0]}, this version reads {LAYOUT}"
-        )
-    return _unpack(key, raw)
+def unpack(
+    key: str,
+    raw: bytes | memoryview,
+    *,
+    migrations: Migrations = MIGRATIONS,
+    observe: Observer | None = None,
+) -> Dossier:
+    """The dossier a stored value holds, whatever layout up to ours wrote it; raises
+    `NewerLayoutError` for a newer one and `StoredStateError` for one it cannot read."""
+    if len(raw) >= _HEADER.size and raw[0] == migrations.current:
+        return _unpack(key, raw)
+    return _migrated(key, raw, migrations, observe)[0]
 
 
-def live(raw: bytes) -> tuple[int, int] | None:
-    """(wake-up instant, source tag) of a stored value, None when it has no wake-up (or
-    is not a value this version can read)."""
-    if len(raw) < _HEADER.size or raw[0] != LAYOUT:
-        return None
-    _, wake, tag = _HEADER.unpack_from(raw)
+def live(
+    raw: bytes, *, migrations: Migrations = MIGRATIONS, observe: Observer | None = None
+) -> tuple[int, int] | None:
+    """(wake-up instant, source tag) of a stored value, None when it has no wake-up or
+    cannot be read; raises `NewerLayoutError` for a value of a newer layout."""
+    if len(raw) >= _HEADER.size and raw[0] == migrations.current:
+        _, wake, tag = _HEADER.unpack_from(raw)
+    else:
+        try:
+            d, tag = _migrated("", raw, migrations, observe)
+        except NewerLayoutError:
+            raise
+        except StoredStateError:
+            return None
+        wake = _NO_WAKE if d.wake is None else d.wake
     return None if wake == _NO_WAKE else (wake, tag)
+
+
+def _migrated(
+    key: str, raw: bytes | memoryview, migrations: Migrations, observe: Observer | None
+) -> tuple[Dossier, int]:
+    """An older layout's value, through its migrations: (the dossier, its source tag).
+    The structure they see: {"wake": instant or None, "source_tag": int, "state": the
+    packed state as plain msgpack data (a list, field by field)}."""
+    layout = raw[0] if len(raw) else 0
+    migrations.check("dossiers", layout)
+    if len(raw) < _HEADER.size:
+        raise StoredStateError(f"stored state of {key!r} is {len(raw)} bytes, a header is 17")
+    _, wake, tag = _HEADER.unpack_from(raw)
+    try:
+        structure = {
+            "wake": None if wake == _NO_WAKE else wake,
+            "source_tag": tag,
+            "state": msgspec.msgpack.decode(memoryview(raw)[_HEADER.size :]),
+        }
+        value = migrations.upgrade("dossiers", layout, structure, observe)
+        d = msgspec.convert(value["state"], Dossier)
+    except (msgspec.DecodeError, msgspec.ValidationError, KeyError, TypeError) as err:
+        raise StoredStateError(f"stored state of {key!r} (layout {layout}): {err}") from None
+    _derived(d, key, value["wake"])
+    return d, int(value["source_tag"])
+
+
+def pack_clocks(saved: bytes) -> bytes:
+    """The stored value of a partition's saved stream clocks (`SourceClocks.state`)."""
+    return bytes((LAYOUT,)) + saved
+
+
+def unpack_clocks(
+    raw: bytes, *, migrations: Migrations = MIGRATIONS, observe: Observer | None = None
+) -> bytes:
+    """The saved clocks in a stored value, for `SourceClocks.restore`, whatever layout up
+    to ours wrote it; raises like `unpack`."""
+    if not raw:
+        raise StoredStateError("stored state of table clocks is empty")
+    if raw[0] == migrations.current:
+        return raw[1:]
+    layout, payload = (1, raw) if raw[0] == _LAYOUT_1_CLOCKS else (raw[0], raw[1:])
+    migrations.check("clocks", layout)
+    try:
+        structure = migrations.upgrade("clocks", layout, msgspec.msgpack.decode(payload), observe)
+    except msgspec.DecodeError as err:
+        raise StoredStateError(f"stored state of table clocks (layout {layout}): {err}") from None
+    return msgspec.msgpack.encode(structure)
 
 
 class DossierStore(Mapping[str, Dossier]):
@@ -153,9 +238,14 @@ def _pack(d: Dossier) -> bytes:
 
 def _unpack(key: str, raw: bytes | memoryview) -> Dossier:
     d = decode_state(memoryview(raw)[_HEADER.size :])
-    d.id = key
     wake = _HEADER.unpack_from(raw)[1]
-    d.wake = None if wake == _NO_WAKE else wake
+    return _derived(d, key, None if wake == _NO_WAKE else wake)
+
+
+def _derived(d: Dossier, key: str, wake: int | None) -> Dossier:
+    """Put back what `_pack` left out."""
+    d.id = key
+    d.wake = wake
     if d.start is None and d.received_at is not None:
         d.start = d.received_at
     if d.since == 0:

@@ -143,7 +143,7 @@ class BatchAgent:
                     table[key] = new_state
         for partition, event in touched.items():
             with writing_as(event):
-                clocks[str(partition).encode()] = self.parts.core.clock(partition).state(now)
+                clocks[str(partition).encode()] = self.parts.core.saved_clocks(partition, now)
 
 
 def _log_reject(r: Reject, message: Any) -> None:

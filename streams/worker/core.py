@@ -12,15 +12,27 @@ from __future__ import annotations
 from collections.abc import Callable, Iterable, Iterator, MutableMapping
 from dataclasses import dataclass, field
 
+import structlog
+
 from streams.contract.alerts import Alert
 from streams.core.boundary import Reject, admitted, take_event
 from streams.core.clock import SourceClocks
 from streams.core.dossier import Dossier
 from streams.core.engine import Engine
+from streams.core.layouts import NewerLayoutError, Observer
 from streams.core.policy import PolicyBook
 from streams.core.pseudonyms import pseudonymise
-from streams.core.store import StoredStateError, live, pack, unpack
+from streams.core.store import (
+    StoredStateError,
+    live,
+    pack,
+    pack_clocks,
+    unpack,
+    unpack_clocks,
+)
 from streams.metrics import PipelineMetrics
+
+log = structlog.get_logger("dossierwatch.worker")
 
 
 @dataclass
@@ -35,8 +47,12 @@ class TableStates:
     """The worker's dossiers: its table, and this batch's writes on top of it until the
     broker has acknowledged the batch's alerts (then `take_writes` hands them over)."""
 
-    def __init__(self, table: MutableMapping[bytes, bytes]) -> None:
+    def __init__(
+        self, table: MutableMapping[bytes, bytes], observe: Observer | None = None
+    ) -> None:
         self.table = table
+        self.observe = observe
+        """Told of each value read through a migration (an older layout's)."""
         self._writes: dict[str, bytes | None] = {}
 
     def _raw(self, key: str) -> bytes | None:
@@ -47,7 +63,7 @@ class TableStates:
 
     def get(self, key: str) -> Dossier | None:
         raw = self._raw(key)
-        return None if raw is None else unpack(key, raw)
+        return None if raw is None else unpack(key, raw, observe=self.observe)
 
     def put(self, d: Dossier) -> None:
         self._writes[d.id] = pack(d)
@@ -59,7 +75,7 @@ class TableStates:
 
     def live(self, key: str) -> tuple[int, int] | None:
         raw = self._raw(key)
-        return None if raw is None else live(raw)
+        return None if raw is None else live(raw, observe=self.observe)
 
     def __iter__(self) -> Iterator[str]:
         for key in list(self.table.keys()):
@@ -111,12 +127,37 @@ class WorkerCore:
         self.grace = grace
         self.clocks: dict[int, SourceClocks] = {}
         self.officer_key = officer_key
+        self._migrated_tables: set[str] = set()
+        if self.store.observe is None:
+            self.store.observe = self.migrated
 
     def clock(self, partition: int) -> SourceClocks:
         c = self.clocks.get(partition)
         if c is None:
             c = self.clocks[partition] = SourceClocks(settle=self.settle, grace=self.grace)
         return c
+
+    def saved_clocks(self, partition: int, wall: float) -> bytes:
+        """The partition's stream clocks as its `clocks` table value."""
+        return pack_clocks(self.clock(partition).state(wall))
+
+    def restore_clocks(self, partition: int, raw: bytes) -> None:
+        """Take back the partition's clocks from its `clocks` table value (any layout up
+        to ours; a newer one raises `NewerLayoutError`)."""
+        self.clock(partition).restore(unpack_clocks(raw, observe=self.migrated))
+
+    def migrated(self, table: str, from_layout: int) -> None:
+        """A stored value was read through a migration: counted, and said once per table
+        (the first of possibly millions)."""
+        if self.metrics:
+            self.metrics.state_migrations.labels(table, str(from_layout)).inc()
+        if table not in self._migrated_tables:
+            self._migrated_tables.add(table)
+            log.info(
+                "stored state of an older layout: migrated as read, rewritten when it changes",
+                table=table,
+                from_layout=from_layout,
+            )
 
     # -- messages ------------------------------------------------------------------
 
@@ -154,6 +195,8 @@ class WorkerCore:
             if judge is None:
                 return Outcome()  # a source this partition has not read: not its tick
             alerts = self.engine.fire(key, min(now, judge))
+        except NewerLayoutError:
+            raise  # not a bad tick: this worker cannot run on that state at all
         except Exception as err:  # a forged tick, or a stored state we cannot judge
             reject = Reject.of(err)
             return Outcome(reject=Reject("bad_tick", reject.error, reject.message))

@@ -80,7 +80,7 @@ class Deadlines:
         for tp in assigned:
             saved = self.parts.topology.clocks.get(str(tp.partition).encode())
             if saved:
-                core.clock(tp.partition).restore(saved)
+                core.restore_clocks(tp.partition, saved)
         self.parts.dead_letters.forget()
         count = core.rebuild()
         progress.recoveries += 1

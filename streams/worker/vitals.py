@@ -25,16 +25,22 @@ class Vitals:
 
     def __init__(self) -> None:
         self.fatal: str | None = None
+        self.cause: BaseException | None = None
+        """The error behind `fatal`: some say all the user needs in one line."""
 
     def die(self, part: str, err: BaseException) -> None:
         if self.fatal is not None:
             return
+        self.cause = err
         self.fatal = f"{part} died: {type(err).__name__}: {err}"[:2000]
         log.critical("worker dead: stopping so that a supervisor restarts it", reason=self.fatal)
         loop = asyncio.get_event_loop()
         loop.call_later(EXIT_AFTER, os.kill, os.getpid(), signal.SIGTERM)
-        # Should the graceful stop hang, the process still ends.
-        threading.Timer(EXIT_AFTER + 20, os._exit, (EXIT_SOFTWARE,)).start()
+        # Should the graceful stop hang, the process still ends.  A daemon: once the
+        # stop has ended the process, the timer must not hold it open for 20 s more.
+        backstop = threading.Timer(EXIT_AFTER + 20, os._exit, (EXIT_SOFTWARE,))
+        backstop.daemon = True
+        backstop.start()
 
     def guard(
         self, part: str, body: Callable[[], Awaitable[None]]
