@@ -91,6 +91,7 @@ bench-pipeline: $(STAMP)
 	$(BIN)/python bench/breach_lateness.py
 	$(BIN)/python bench/live_vs_replay.py
 	$(BIN)/python bench/gateway_throughput.py
+	$(BIN)/python bench/scaling.py
 
 ## The compose stack's secrets, into ./secrets (git-ignored): tokens, keys, webhook tokens.
 secrets: $(STAMP)
