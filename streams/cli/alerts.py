@@ -119,8 +119,9 @@ def _register_zalo(sub: Any) -> None:
         type=Path,
         default=Path(env("ZALO_RECIPIENTS", str(SOURCE / "zalo-recipients.toml"))),
         metavar="TOML",
-        help="who gets what: [role] unit = [Zalo user ids]; re-read when it changes"
-        " (default deploy/alertmanager/zalo-recipients.toml, env ZALO_RECIPIENTS)",
+        help="who gets what: [role] unit = [Zalo user ids or people]; [people.<name>] phone"
+        " and channels; re-read when it changes (default deploy/alertmanager/"
+        "zalo-recipients.toml, env ZALO_RECIPIENTS)",
     )
     p.add_argument(
         "--token-file",
@@ -151,6 +152,21 @@ def _register_zalo(sub: Any) -> None:
         help="first wait after a rate-limit answer, doubling up to 60 s (default 2)",
     )
     p.add_argument("--max-attempts", type=int, default=6, help="tries per message (default 6)")
+    p.add_argument(
+        "--zns-template",
+        type=Path,
+        default=_env_path("ZALO_ZNS_TEMPLATE"),
+        metavar="TOML",
+        help="the ZNS template (template_id and [params]) for people a consultation message"
+        " cannot reach; without it they are only logged (env ZALO_ZNS_TEMPLATE)",
+    )
+    p.add_argument(
+        "--zns-base",
+        default="https://business.openapi.zalo.me",
+        metavar="URL",
+        help="ZNS API (default https://business.openapi.zalo.me)",
+    )
+    add_state_file_option(p, "ZALO_STATE_FILE")
     # The token itself never goes on the command line (ps, shell history): only its file.
     p.add_argument(
         "--secret-file",
@@ -186,20 +202,20 @@ def _register_zalo(sub: Any) -> None:
 
 
 def cmd_zalo(args: argparse.Namespace) -> int:
-    from alerts.zalo import AdapterSettings, RecipientsError, serve
+    from alerts.zalo import AdapterSettings, serve
     from streams.cli.common import CommandError
+    from streams.contract.errors import AlertDeliveryError
     from streams.infra.logs import configure_logging
 
     env = os.environ.get
-    from_env = env("DOSSIERWATCH_WEBHOOK_SECRET_FILE", "")
-    secret_file: Path | None = args.secret_file or (Path(from_env) if from_env else None)
-    if secret_file is None and not args.insecure_no_auth:
-        raise CommandError(
-            "no webhook secret: pass --secret-file PATH (or set DOSSIERWATCH_WEBHOOK_SECRET_FILE);"
-            " --insecure-no-auth is for local experiments only"
-        )
-    if secret_file is not None and args.insecure_no_auth:
-        raise CommandError("--insecure-no-auth with a webhook secret file: choose one")
+    secret_file = _webhook_secret(args)
+    if args.zns_template is not None:
+        from alerts.zns import TemplateError, load_template
+
+        try:  # before logging starts: a broken file is the one thing said
+            load_template(args.zns_template)
+        except TemplateError as err:
+            raise CommandError(str(err)) from None
     configure_logging(args.log_level)
     settings = AdapterSettings(
         recipients=args.recipients,
@@ -214,6 +230,9 @@ def cmd_zalo(args: argparse.Namespace) -> int:
         insecure_no_auth=args.insecure_no_auth,
         recipient_rate=args.recipient_rate,
         recipient_window=args.recipient_window,
+        zns_template=args.zns_template,
+        zns_base=args.zns_base,
+        state_file=args.state_file,
     )
     try:
         serve(
@@ -223,9 +242,42 @@ def cmd_zalo(args: argparse.Namespace) -> int:
             access=env("ZALO_OA_ACCESS_TOKEN", ""),
             refresh=env("ZALO_OA_REFRESH_TOKEN", ""),
         )
-    except (OSError, KeyError, ValueError, RecipientsError) as err:
+    except (OSError, KeyError, ValueError, AlertDeliveryError) as err:
         raise CommandError(f"cannot start: {err}", 1) from None
     return 0
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "")
+    return Path(value) if value else None
+
+
+def add_state_file_option(p: argparse.ArgumentParser, env_name: str) -> None:
+    p.add_argument(
+        "--state-file",
+        type=Path,
+        default=_env_path(env_name),
+        metavar="PATH",
+        help="remember the messages sent here, so that after a restart a retried"
+        f" notification still reaches nobody twice (env {env_name}; default: in memory)",
+    )
+
+
+def _webhook_secret(args: argparse.Namespace) -> Path | None:
+    """--secret-file, else DOSSIERWATCH_WEBHOOK_SECRET_FILE; refused when missing (unless
+    --insecure-no-auth) and when given together with --insecure-no-auth."""
+    from streams.cli.common import CommandError
+
+    from_env = os.environ.get("DOSSIERWATCH_WEBHOOK_SECRET_FILE", "")
+    secret_file: Path | None = args.secret_file or (Path(from_env) if from_env else None)
+    if secret_file is None and not args.insecure_no_auth:
+        raise CommandError(
+            "no webhook secret: pass --secret-file PATH (or set DOSSIERWATCH_WEBHOOK_SECRET_FILE);"
+            " --insecure-no-auth is for local experiments only"
+        )
+    if secret_file is not None and args.insecure_no_auth:
+        raise CommandError("--insecure-no-auth with a webhook secret file: choose one")
+    return secret_file
 
 
 def _register_amconfig(sub: Any) -> None:

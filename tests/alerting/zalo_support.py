@@ -67,6 +67,7 @@ class AdapterProcess:
         seed: bool = False,
         secret: str | None = ZALO_WEBHOOK_TOKEN,
         extra: Sequence[str] = (),
+        recipients: str = RECIPIENTS,
     ) -> None:
         self.tokens = workdir / "zalo-tokens.json"
         self.secret = secret
@@ -78,8 +79,8 @@ class AdapterProcess:
             env |= {"ZALO_OA_ACCESS_TOKEN": "AT-1", "ZALO_OA_REFRESH_TOKEN": "RT-1"}
         else:
             self.tokens.write_text(json.dumps({"access_token": "AT-1", "refresh_token": "RT-1"}))
-        recipients = workdir / "zalo-recipients.toml"
-        recipients.write_text(RECIPIENTS)
+        recipients_file = workdir / "zalo-recipients.toml"
+        recipients_file.write_text(recipients)
         self.secret_file = workdir / "webhook-token"
         if secret is not None:
             write_token(self.secret_file, secret)
@@ -95,7 +96,7 @@ class AdapterProcess:
             "--port",
             str(self.port),
             "--recipients",
-            str(recipients),
+            str(recipients_file),
             "--token-file",
             str(self.tokens),
             "--app-id",
