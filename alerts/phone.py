@@ -36,3 +36,13 @@ def normalise_phone(raw: str) -> str:
     if not _MOBILE.fullmatch(national):
         raise PhoneError(f"phone {raw!r}: not a Vietnamese mobile number")
     return "84" + national
+
+
+def local_form(phone: str) -> str:
+    """0xxxxxxxxx, of a normalised number (for gateways that want the national form)."""
+    return "0" + phone[2:]
+
+
+def e164_form(phone: str) -> str:
+    """+84xxxxxxxxx, of a normalised number."""
+    return "+" + phone

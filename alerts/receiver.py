@@ -13,12 +13,15 @@ import json
 from pathlib import Path
 from typing import Any, Protocol
 
+import structlog
 from aiohttp import web
 from prometheus_client import CollectorRegistry, Counter, generate_latest
 
 from alerts.notification import ShapeError, validate_group
 from alerts.recipients import ROLES
-from alerts.webhook_auth import MAX_BODY, SecretFile, WebhookGuard, read_body
+from alerts.webhook_auth import SecretFile, WebhookGuard, read_body
+
+log = structlog.get_logger("dossierwatch.webhook")
 
 REJECT_REASONS = (
     "no_credentials",
@@ -89,25 +92,42 @@ async def _metrics(request: web.Request) -> web.Response:
     return web.Response(body=generate_latest(request.app[REGISTRY]), content_type="text/plain")
 
 
+class WebhookSettings(Protocol):
+    @property
+    def webhook_secret_file(self) -> Path | None:
+        """The token Alertmanager sends as `Authorization: Bearer …`."""
+
+    @property
+    def insecure_no_auth(self) -> bool:
+        """Accept notifications without a token: local experiments only."""
+
+    @property
+    def max_body(self) -> int: ...
+
+
+def warn_if_open(s: WebhookSettings) -> None:
+    """Say loudly, at start, that anyone may post notifications."""
+    if s.webhook_secret_file is None:
+        log.warning(
+            "webhook_auth_disabled",
+            hint="--insecure-no-auth: anyone who reaches this port can message staff;"
+            " for local experiments only",
+        )
+
+
 def receiver_app(
-    prefix: str,
-    secret_file: Path | None,
-    registry: CollectorRegistry,
-    rejected: Counter,
-    *,
-    insecure_no_auth: bool = False,
-    max_body: int = MAX_BODY,
+    prefix: str, s: WebhookSettings, registry: CollectorRegistry, rejected: Counter
 ) -> web.Application:
     """The app with its routes; the caller sets `app[HOLDER].delivery` when it starts.
     Without a webhook secret it is refused, unless told it is insecure on purpose."""
-    if secret_file is None and not insecure_no_auth:
+    if s.webhook_secret_file is None and not s.insecure_no_auth:
         raise ValueError("no webhook secret file (or insecure_no_auth for experiments)")
-    secret = SecretFile(secret_file) if secret_file is not None else None
+    secret = SecretFile(s.webhook_secret_file) if s.webhook_secret_file is not None else None
     guard = WebhookGuard(
-        secret, max_body=max_body, on_reject=lambda reason: rejected.labels(reason).inc()
+        secret, max_body=s.max_body, on_reject=lambda reason: rejected.labels(reason).inc()
     )
     # client_max_size caps a chunked body too, which has no Content-Length to check first.
-    app = web.Application(middlewares=[guard.middleware], client_max_size=max_body)
+    app = web.Application(middlewares=[guard.middleware], client_max_size=s.max_body)
     app[GUARD] = guard
     app[REGISTRY] = registry
     app[HOLDER] = Holder()

@@ -23,10 +23,13 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import os
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
+from enum import Enum
 from pathlib import Path
+from typing import TypeVar
 
 import structlog
 
@@ -140,3 +143,50 @@ class SentLog:
             os.fsync(out.fileno())
         os.replace(tmp, self.path)
         self._lines = len(self._until)
+
+
+class Outcome(Enum):
+    """How sending one notification to one person ended."""
+
+    DONE = "done"
+    """Sent (or held, or nothing to send): a retry sends nothing."""
+    FAILED = "failed"
+    """Cannot succeed by trying again (logged and counted); Alertmanager gets 200."""
+    RETRY = "retry"
+    """May succeed later: Alertmanager gets 502 and retries."""
+
+
+NAME_CHARS = 24
+"""Hex characters of a message's name after "dw-": 27 in all, within the 30-odd
+characters SMS gateways commonly allow a client reference."""
+
+P = TypeVar("P")
+
+
+def message_name(notification: str, recipient: str) -> str:
+    """One notification to one person: the sent log's name (and an SMS's {message_id})."""
+    digest = hashlib.sha256(f"{notification}\x1f{recipient}".encode()).hexdigest()
+    return "dw-" + digest[:NAME_CHARS]
+
+
+async def send_each_once(
+    sent: SentLog,
+    notification: str,
+    people: Iterable[tuple[str, P]],
+    send: Callable[[P, str], Awaitable[Outcome]],
+    on_duplicate: Callable[[], None],
+) -> bool:
+    """`send(person, name)` for each (key, person) that has not had this notification yet,
+    remembering those done; False when a send may succeed on a retry."""
+    retry = False
+    for key, person in people:
+        name = message_name(notification, key)
+        async with sent.claim(name) as due:
+            if not due:
+                on_duplicate()
+                continue
+            outcome = await send(person, name)
+            if outcome is Outcome.DONE:
+                sent.add(name)
+            retry = retry or outcome is Outcome.RETRY
+    return not retry

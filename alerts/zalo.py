@@ -36,12 +36,10 @@ What reaches a phone in the centre's name is guarded three times:
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import time
 from collections import deque
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
-from enum import Enum
 from pathlib import Path
 from typing import Any
 
@@ -59,12 +57,12 @@ from alerts.notification import validate_group as validate_group
 from alerts.plaintext import URL_CHARS as URL_CHARS
 from alerts.plaintext import clean as clean
 from alerts.plaintext import link as link
-from alerts.receiver import HOLDER, receiver_app, rejection_counter
+from alerts.receiver import HOLDER, receiver_app, rejection_counter, warn_if_open
 from alerts.recipients import ROLES as ROLES
 from alerts.recipients import Person, Recipients
 from alerts.recipients import RecipientsError as RecipientsError
 from alerts.recipients import parse_recipients as parse_recipients
-from alerts.sent_log import DEFAULT_TTL, SentLog
+from alerts.sent_log import DEFAULT_TTL, Outcome, SentLog, send_each_once
 from alerts.webhook_auth import MAX_BODY
 from alerts.zalo_api import (
     OA_UNREACHABLE,
@@ -257,15 +255,6 @@ class AdapterMetrics:
         )
 
 
-class Outcome(Enum):
-    DONE = "done"
-    """Sent, held for a digest, or nothing to send: a retry sends nothing."""
-    FAILED = "failed"
-    """Cannot succeed by trying again (logged and counted); Alertmanager gets 200."""
-    RETRY = "retry"
-    """May succeed later: Alertmanager gets 502 and retries."""
-
-
 SHUTDOWN_GRACE = 10.0
 """Seconds a stopping adapter gives the digests it still holds."""
 
@@ -305,19 +294,15 @@ class Adapter:
         if self.client is None:
             log.info("zalo_not_sent", role=role, unit=unit, users=len(people), text=text)
             return True
+        client = self.client
         key = notification_key(role, group)
-        retry = False
-        for person in people:
-            name = _message_name(key, person.key)
-            async with self.sent.claim(name) as due:
-                if not due:
-                    self.metrics.deduplicated.inc()
-                    continue
-                outcome = await self._reach(self.client, person, group, text, key)
-                if outcome is Outcome.DONE:
-                    self.sent.add(name)
-                retry = retry or outcome is Outcome.RETRY
-        return not retry
+
+        async def reach(person: Person, name: str) -> Outcome:
+            return await self._reach(client, person, group, text, key)
+
+        return await send_each_once(
+            self.sent, key, ((p.key, p) for p in people), reach, self.metrics.deduplicated.inc
+        )
 
     async def _reach(
         self, client: ZaloClient, person: Person, group: dict[str, Any], text: str, key: str
@@ -439,11 +424,6 @@ class Adapter:
             log.error("zalo_digests_lost", digests=len(pending))
 
 
-def _message_name(notification: str, recipient: str) -> str:
-    """The sent log's name of one notification to one person."""
-    return hashlib.sha256(f"{notification}\x1f{recipient}".encode()).hexdigest()
-
-
 # -- the web application ----------------------------------------------------------------
 
 
@@ -490,14 +470,7 @@ def create_app(s: AdapterSettings, tokens: TokenStore | None) -> web.Application
     webhook secret it does not start, unless told it is insecure on purpose.  A broken
     recipients or template file fails here, at start, not at 3 a.m."""
     metrics = AdapterMetrics()
-    app = receiver_app(
-        "zalo",
-        s.webhook_secret_file,
-        metrics.registry,
-        metrics.rejected,
-        insecure_no_auth=s.insecure_no_auth,
-        max_body=s.max_body,
-    )
+    app = receiver_app("zalo", s, metrics.registry, metrics.rejected)
     rate = RecipientRate(s.recipient_rate, s.recipient_window)
     recipients = Recipients(s.recipients)
     recipients.users("", None)
@@ -539,12 +512,7 @@ def serve(s: AdapterSettings, host: str, port: int, access: str = "", refresh: s
             hint="set ZALO_APP_ID, ZALO_APP_SECRET and ZALO_OA_REFRESH_TOKEN (or a token file);"
             " until then notifications are only logged",
         )
-    if s.webhook_secret_file is None:
-        log.warning(
-            "webhook_auth_disabled",
-            hint="--insecure-no-auth: anyone who reaches this port can message staff;"
-            " for local experiments only",
-        )
+    warn_if_open(s)
     log.info(
         "zalo_adapter_started",
         host=host,

@@ -1,4 +1,5 @@
-"""`dossierwatch bridge`, `zalo-adapter` and `alertmanager-config`: the alerting commands.
+"""`dossierwatch bridge`, `zalo-adapter`, `sms-adapter` and `alertmanager-config`: the
+alerting commands.
 
 The parser is built at every start, so only the standard library (and alerts.amconfig,
 itself standard library only) is imported at the top: Kafka, aiohttp and the rest load
@@ -12,7 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 def register(sub: Any) -> None:
     _register_bridge(sub)
     _register_zalo(sub)
+    _register_sms(sub)
     _register_amconfig(sub)
 
 
@@ -112,17 +114,7 @@ def _register_zalo(sub: Any) -> None:
         " must send `Authorization: Bearer <token>` (http_config.authorization."
         "credentials_file), the token read from --secret-file; other requests get 401.",
     )
-    p.add_argument("--port", type=int, default=9095, help="port to listen on (default 9095)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument(
-        "--recipients",
-        type=Path,
-        default=Path(env("ZALO_RECIPIENTS", str(SOURCE / "zalo-recipients.toml"))),
-        metavar="TOML",
-        help="who gets what: [role] unit = [Zalo user ids or people]; [people.<name>] phone"
-        " and channels; re-read when it changes (default deploy/alertmanager/"
-        "zalo-recipients.toml, env ZALO_RECIPIENTS)",
-    )
+    _add_listener_options(p, 9095, "ZALO_RECIPIENTS")
     p.add_argument(
         "--token-file",
         type=Path,
@@ -167,21 +159,7 @@ def _register_zalo(sub: Any) -> None:
         help="ZNS API (default https://business.openapi.zalo.me)",
     )
     add_state_file_option(p, "ZALO_STATE_FILE")
-    # The token itself never goes on the command line (ps, shell history): only its file.
-    p.add_argument(
-        "--secret-file",
-        type=Path,
-        default=None,
-        metavar="PATH",
-        help="file holding the token Alertmanager sends as `Authorization: Bearer <token>`"
-        " (the file of its credentials_file; env DOSSIERWATCH_WEBHOOK_SECRET_FILE); required",
-    )
-    p.add_argument(
-        "--insecure-no-auth",
-        action="store_true",
-        help="accept notifications without a token: for local experiments only, anyone who"
-        " reaches the port can then message staff",
-    )
+    _add_secret_options(p)
     p.add_argument(
         "--recipient-rate",
         type=positive_count,
@@ -209,13 +187,9 @@ def cmd_zalo(args: argparse.Namespace) -> int:
 
     env = os.environ.get
     secret_file = _webhook_secret(args)
-    if args.zns_template is not None:
-        from alerts.zns import TemplateError, load_template
+    from alerts.zns import load_template
 
-        try:  # before logging starts: a broken file is the one thing said
-            load_template(args.zns_template)
-        except TemplateError as err:
-            raise CommandError(str(err)) from None
+    _check_file(load_template, args.zns_template)
     configure_logging(args.log_level)
     settings = AdapterSettings(
         recipients=args.recipients,
@@ -245,6 +219,100 @@ def cmd_zalo(args: argparse.Namespace) -> int:
     except (OSError, KeyError, ValueError, AlertDeliveryError) as err:
         raise CommandError(f"cannot start: {err}", 1) from None
     return 0
+
+
+def _register_sms(sub: Any) -> None:
+    p = sub.add_parser(
+        "sms-adapter",
+        help="send Alertmanager notifications as SMS through the centre's gateway",
+        description='Sends an SMS to the people whose channels include "sms" in the'
+        " recipients file, through the HTTP request the gateway file describes (secrets in it"
+        " as ${ENV_VAR}).  Without a gateway file the adapter logs what it would send."
+        "  Alertmanager must send `Authorization: Bearer <token>`, the token read from"
+        " --secret-file; other requests get 401.",
+    )
+    _add_listener_options(p, 9096, "SMS_RECIPIENTS")
+    p.add_argument(
+        "--gateway",
+        type=Path,
+        default=_env_path("SMS_GATEWAY_CONFIG"),
+        metavar="TOML",
+        help="the gateway's request, text and retry settings (env SMS_GATEWAY_CONFIG);"
+        ' see README.md, "SMS and ZNS"',
+    )
+    add_state_file_option(p, "SMS_STATE_FILE")
+    _add_secret_options(p)
+    p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    p.set_defaults(func=cmd_sms)
+
+
+def cmd_sms(args: argparse.Namespace) -> int:
+    from alerts.sms import SmsSettings, serve
+    from alerts.sms_gateway import load_gateway
+    from streams.cli.common import CommandError
+    from streams.contract.errors import AlertDeliveryError
+    from streams.infra.logs import configure_logging
+
+    secret_file = _webhook_secret(args)
+    _check_file(load_gateway, args.gateway)
+    configure_logging(args.log_level)
+    settings = SmsSettings(
+        recipients=args.recipients,
+        gateway_file=args.gateway,
+        webhook_secret_file=secret_file,
+        insecure_no_auth=args.insecure_no_auth,
+        state_file=args.state_file,
+    )
+    try:
+        serve(settings, args.host, args.port)
+    except (OSError, ValueError, AlertDeliveryError) as err:
+        raise CommandError(f"cannot start: {err}", 1) from None
+    return 0
+
+
+def _add_listener_options(p: argparse.ArgumentParser, port: int, recipients_env: str) -> None:
+    p.add_argument("--port", type=int, default=port, help=f"port to listen on (default {port})")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--recipients",
+        type=Path,
+        default=Path(os.environ.get(recipients_env, str(SOURCE / "zalo-recipients.toml"))),
+        metavar="TOML",
+        help="who gets what: [role] unit = [Zalo user ids or people]; [people.<name>] phone"
+        " and channels (the Zalo and SMS adapters read the same file); re-read when it"
+        f" changes (default deploy/alertmanager/zalo-recipients.toml, env {recipients_env})",
+    )
+
+
+def _add_secret_options(p: argparse.ArgumentParser) -> None:
+    # The token itself never goes on the command line (ps, shell history): only its file.
+    p.add_argument(
+        "--secret-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="file holding the token Alertmanager sends as `Authorization: Bearer <token>`"
+        " (the file of its credentials_file; env DOSSIERWATCH_WEBHOOK_SECRET_FILE); required",
+    )
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="accept notifications without a token: for local experiments only, anyone who"
+        " reaches the port can then message staff",
+    )
+
+
+def _check_file(load: Callable[[Path], object], path: Path | None) -> None:
+    """Read a settings file before logging starts: a broken one is the one line said."""
+    from streams.cli.common import CommandError
+    from streams.contract.errors import AlertDeliveryError
+
+    if path is None:
+        return
+    try:
+        load(path)
+    except AlertDeliveryError as err:
+        raise CommandError(str(err)) from None
 
 
 def _env_path(name: str) -> Path | None:

@@ -38,6 +38,16 @@ class Call:
     tracking_id: str = ""
 
 
+def reply_json(handler: BaseHTTPRequestHandler, status: int, answer: dict[str, Any]) -> None:
+    """Answer a request of a fake provider with `answer` as JSON."""
+    raw = json.dumps(answer).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
+
+
 class FakeZalo:
     def __init__(
         self,
@@ -81,12 +91,7 @@ class FakeZalo:
                     else:
                         outer.problems.append(f"unknown path {self.path}")
                         answer = {"error": -209, "message": "Not supported this api"}
-                raw = json.dumps(answer).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                reply_json(self, status, answer)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass

@@ -4,15 +4,12 @@ message twice (a retried notification, a restarted adapter), and provider errors
 
 from __future__ import annotations
 
-import subprocess
-import sys
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from alerting_support import ZALO_WEBHOOK_TOKEN, write_token
 from fake_zalo import FakeZalo
-from zalo_support import AdapterProcess, webhook_group
+from zalo_support import AdapterProcess, start_error, webhook_group
 
 from alerts.amconfig import SOURCE
 from alerts.zns import load_template
@@ -178,26 +175,6 @@ def test_bad_template_file_is_one_line_error(tmp_path: Path, template: str, says
     """A broken template file stops the adapter at start with one line naming the fault."""
     path = tmp_path / "zns.toml"
     path.write_text(template)
-    secret = write_token(tmp_path / "secret", ZALO_WEBHOOK_TOKEN)
-    done = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "streams.cli.alerts",
-            "zalo-adapter",
-            "--port",
-            "0",
-            "--secret-file",
-            str(secret),
-            "--token-file",
-            str(tmp_path / "tokens.json"),
-            "--zns-template",
-            str(path),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=30,
-    )
-    assert done.returncode != 0
-    lines = done.stderr.strip().splitlines()
-    assert len(lines) == 1 and says in lines[0], done.stderr
+    said = start_error(tmp_path, "zalo-adapter", "--zns-template", str(path))
+    lines = said.strip().splitlines()
+    assert len(lines) == 1 and says in lines[0], said
