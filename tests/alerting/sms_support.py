@@ -8,7 +8,7 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from alerting_support import ZALO_WEBHOOK_TOKEN, write_token
+from alerting_support import SMS_WEBHOOK_TOKEN, write_token
 from services import free_port, wait_http
 from zalo_support import AdapterProcess
 
@@ -66,7 +66,9 @@ class SmsProcess(AdapterProcess):
     prefix = "sms"
 
     def __init__(self, workdir: Path, gateway: Path | None, extra: Sequence[str] = ()) -> None:
-        self.secret = ZALO_WEBHOOK_TOKEN
+        workdir.mkdir(parents=True, exist_ok=True)
+        # The token the rendered Alertmanager config sends the SMS adapter.
+        self.secret = SMS_WEBHOOK_TOKEN
         secret_file = write_token(workdir / "sms-webhook-token", self.secret)
         recipients = workdir / "recipients.toml"
         recipients.write_text(SMS_PEOPLE)
