@@ -2,10 +2,10 @@
 
 deploy/alertmanager/alertmanager.yml is the one source of truth and deploys as is with
 docker-compose.  Its endpoints are plain strings (`mailrelay:25`, `http://zalo-adapter:9095`,
-`http://ops-hooks:8080`); a staging server or a test substitutes its own.  A string that is
-not in the source is refused, so renaming a host there cannot silently leave a copy
-pointing at the old one.  Templates are copied next to the rendered file, where the
-config's relative `templates/*.tmpl` finds them.
+`http://sms-adapter:9096`, `http://ops-hooks:8080`); a staging server or a test substitutes
+its own.  A string that is not in the source is refused, so renaming a host there cannot
+silently leave a copy pointing at the old one.  Templates are copied next to the rendered
+file, where the config's relative `templates/*.tmpl` finds them.
 
 The webhooks' token files (CREDENTIALS) are such strings too: an environment that keeps
 its secrets elsewhere than /run/secrets substitutes the path (`--set
@@ -25,11 +25,13 @@ SOURCE = Path(__file__).resolve().parents[1] / "deploy" / "alertmanager"
 ENDPOINTS = {
     "http://ops-hooks:8080": "generic webhooks (operations centre, unit channels, heads …)",
     "http://zalo-adapter:9095": "the Zalo adapter (dossierwatch zalo-adapter)",
+    "http://sms-adapter:9096": "the SMS adapter (dossierwatch sms-adapter)",
     "mailrelay:25": "the SMTP relay",
 }
 
 CREDENTIALS = {
     "/run/secrets/zalo_webhook_token": "the Zalo adapter's webhook token (its --secret-file)",
+    "/run/secrets/sms_webhook_token": "the SMS adapter's webhook token (its --secret-file)",
     "/run/secrets/ops_hooks_webhook_token": "the ops-hooks webhooks' token",
 }
 """Files whose contents Alertmanager sends as `Authorization: Bearer …` to the webhooks."""

@@ -16,7 +16,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 
-from alerts.texts import chain_text, details, wording
+from alerts.texts import chain_text, details, evidence_vi, wording
 from streams.contract.alerts import Alert
 from streams.contract.alerts import dossier_url as dossier_url  # one definition, the worker's too
 
@@ -114,6 +114,9 @@ def alert_annotations(a: Alert, link: str, names: Names | None = None) -> dict[s
         "description": vi,
         "description_en": en,
         "evidence": a.evidence,
+        # The same facts in Vietnamese, for the channels that show one line of evidence
+        # (Zalo, ZNS, SMS): staff read Vietnamese first, as in the e-mail's description.
+        "evidence_vi": evidence_vi(a, unit_name, n.units),
         # The e-mail templates and the Zalo adapter link to the dossier through this one.
         "dossier_url": a.url or link,
         "at": a.at,

@@ -1,342 +1,153 @@
-"""The Zalo adapter (`dossierwatch zalo-adapter`): Alertmanager webhook → Zalo OA messages.
+"""The Zalo adapter (`dossierwatch zalo-adapter`): Alertmanager webhook → Zalo messages.
 
-(Over 400 lines: one small service — its web handler, the recipients, the text cleaning
-and the per-recipient rate limit that only it uses.)
+(Over 400 lines: one small service — its delivery rules, its message text and the
+per-recipient rate limit that only it uses.)
 
 Alertmanager posts each notification (one group: one unit, one kind of alert) to
 /zalo/<role>, role being unit_channel, unit_head, director, inspectors or platform (the
 receiver's webhook URL in deploy/alertmanager/alertmanager.yml).  The adapter looks up
-who holds that role for the group's unit in the recipients file and sends each of them
-the group as a text message: Vietnamese first, English below, made of the alerts'
-annotations.
+who holds that role for the group's unit in the recipients file (alerts/recipients.py)
+and reaches each of them on Zalo:
+- an OA consultation message — the group as text, Vietnamese first, English below — to a
+  follower of the OA who can receive one;
+- otherwise a ZNS template message to their phone (alerts/zns.py): for people without a
+  Zalo user id or with channel "zns", and for followers the OA send refused because they
+  have not written to the OA recently (-213/-230); such a refusal is remembered for
+  OA_RECHECK seconds, in which the adapter goes straight to ZNS.
 
 The answer tells Alertmanager whether to retry: 200 when every recipient got the message
-or cannot ever get it (e.g. not a follower of the OA), 502 when a send may succeed later
+or cannot ever get it (e.g. a wrong phone number), 502 when a send may succeed later
 (rate limit, network).  Recipients already served for the same notification are skipped
-on a retry, so nobody reads the same message twice.
+on a retry, also after a restart with --state-file (alerts/sent_log.py), so nobody reads
+the same message twice; a ZNS message's tracking_id is the same on every retry.
 
 What reaches a phone in the centre's name is guarded three times:
 - the request: `Authorization: Bearer <the webhook secret>` or 401 (alerts/webhook_auth.py),
   a body of at most 1 MiB (413), an Alertmanager webhook object (400 with a short reason),
-  one of the five roles in the path (404);
-- the text: every value from the notification is made one line of plain text — control,
-  format and bidirectional characters removed, NFC so Vietnamese stays whole, links
-  outside the dossier's own (http/https) written so Zalo does not make them tappable —
-  and bounded per field and in total (TEXT_LIMIT);
-- the pace: at most `rate` messages per recipient in any `window` seconds (default 10 a
-  minute).  What comes on top is held and goes out as one digest, a line per notification,
-  as soon as the recipient's window has room; nothing is dropped, and the held
-  notifications are counted (dossierwatch_zalo_rate_limited_total on /metrics).
+  one of the five roles in the path (404) — alerts/receiver.py;
+- the text: every value from the notification is made one line of plain text and bounded
+  (alerts/plaintext.py), the whole message too (TEXT_LIMIT);
+- the pace: at most `rate` OA messages per recipient in any `window` seconds (default 10
+  a minute).  What comes on top is held and goes out as one digest, a line per
+  notification, as soon as the recipient's window has room; nothing is dropped, and the
+  held notifications are counted (dossierwatch_zalo_rate_limited_total on /metrics).
 """
 
 from __future__ import annotations
 
 import asyncio
-import hashlib
-import json
-import re
 import time
-import tomllib
-import unicodedata
 from collections import deque
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import aiohttp
 import structlog
 from aiohttp import web
-from prometheus_client import (
-    CollectorRegistry,
-    Counter,
-    disable_created_metrics,
-    generate_latest,
-)
+from prometheus_client import CollectorRegistry, Counter, disable_created_metrics
 
-from alerts.webhook_auth import MAX_BODY, SecretFile, WebhookGuard, read_body
-from alerts.zalo_api import TEXT_LIMIT, TokenStore, ZaloClient, ZaloError, clip, zalo_length
-from streams.contract.errors import AlertDeliveryError
+from alerts.notification import SUMMARY_CHARS as SUMMARY_CHARS
+from alerts.notification import TITLE_CHARS as TITLE_CHARS
+from alerts.notification import UNIT_CHARS as UNIT_CHARS
+from alerts.notification import Heading, Item, group_unit, heading, items, notification_key
+from alerts.notification import ShapeError as ShapeError
+from alerts.notification import validate_group as validate_group
+from alerts.plaintext import URL_CHARS as URL_CHARS
+from alerts.plaintext import clean as clean
+from alerts.plaintext import link as link
+from alerts.receiver import HOLDER, receiver_app, rejection_counter, warn_if_open
+from alerts.recipients import ROLES as ROLES
+from alerts.recipients import Person, Recipients
+from alerts.recipients import RecipientsError as RecipientsError
+from alerts.recipients import parse_recipients as parse_recipients
+from alerts.sent_log import DEFAULT_TTL, Outcome, SentLog, send_each_once
+from alerts.webhook_auth import MAX_BODY
+from alerts.zalo_api import (
+    OA_UNREACHABLE,
+    TEXT_LIMIT,
+    TokenStore,
+    ZaloClient,
+    ZaloError,
+    clip,
+    zalo_length,
+)
+from alerts.zns import ZnsTemplate, load_template, template_data, tracking_id
 
 log = structlog.get_logger("dossierwatch.zalo")
-
-ROLES = ("unit_channel", "unit_head", "director", "inspectors", "platform")
-"""The last part of the adapter's URLs in alertmanager.yml; any other path is a 404."""
 
 RECIPIENT_RATE = 10
 RECIPIENT_WINDOW = 60.0
 """Default pace: at most RECIPIENT_RATE messages to one person in RECIPIENT_WINDOW s."""
 
-# Bounds of one value in a message (characters): a title, a unit id, a summary, a link.
-TITLE_CHARS = 80
-UNIT_CHARS = 64
-SUMMARY_CHARS = 300
-URL_CHARS = 512
-
-
-class RecipientsError(AlertDeliveryError):
-    pass
-
-
-def parse_recipients(text: str) -> dict[str, dict[str, tuple[str, ...]]]:
-    """[role] tables mapping a unit id, or "*" for any other unit, to Zalo user ids."""
-    try:
-        data = tomllib.loads(text)
-    except tomllib.TOMLDecodeError as err:
-        raise RecipientsError(str(err)) from None
-    out: dict[str, dict[str, tuple[str, ...]]] = {}
-    for role, table in data.items():
-        if not isinstance(table, dict):
-            raise RecipientsError(f"[{role}] must be a table of unit = [user ids]")
-        units: dict[str, tuple[str, ...]] = {}
-        for unit, users in table.items():
-            if not isinstance(users, list) or not all(isinstance(u, str) for u in users):
-                raise RecipientsError(f"[{role}] {unit} must be a list of Zalo user ids")
-            units[unit] = tuple(users)
-        out[role] = units
-    return out
-
-
-@dataclass
-class Recipients:
-    """The recipients file, read again whenever it changes: editing it needs no restart."""
-
-    path: Path
-    _mtime: float = -1.0
-    _roles: dict[str, dict[str, tuple[str, ...]]] = field(default_factory=dict)
-
-    def users(self, role: str, unit: str | None) -> tuple[str, ...]:
-        self._reload()
-        table = self._roles.get(role, {})
-        if unit is not None and unit in table:
-            return table[unit]
-        return table.get("*", ())
-
-    def _reload(self) -> None:
-        try:
-            mtime = self.path.stat().st_mtime
-            if mtime == self._mtime:
-                return
-            self._roles = parse_recipients(self.path.read_text(encoding="utf-8"))
-        except (OSError, RecipientsError) as err:
-            if self._mtime < 0:
-                raise
-            # A half-saved edit must not silence Zalo: keep the last good list.
-            log.error("recipients_unreadable", path=str(self.path), error=str(err))
-            return
-        self._mtime = mtime
-        log.info("recipients_loaded", path=str(self.path), roles=sorted(self._roles))
-
-
-# -- the notification's shape ---------------------------------------------------------
-
-
-class ShapeError(AlertDeliveryError, ValueError):
-    """The body is JSON but not an Alertmanager webhook object; the message is short and
-    names only fields, never the sender's values."""
-
-
-def _string_map(value: Any, where: str) -> None:
-    if not isinstance(value, dict):
-        raise ShapeError(f"{where}: expected an object")
-    if not all(isinstance(k, str) and isinstance(v, str) for k, v in value.items()):
-        raise ShapeError(f"{where}: expected string values")
-
-
-def validate_group(data: Any) -> dict[str, Any]:
-    """`data` if it has the shape of Alertmanager's webhook body (version 4) in what the
-    adapter reads; fields it does not read may be anything, for later versions' sake."""
-    if not isinstance(data, dict):
-        raise ShapeError("expected an Alertmanager webhook object")
-    for key in ("version", "groupKey", "receiver", "externalURL"):
-        if key in data and not isinstance(data[key], str):
-            raise ShapeError(f"{key}: expected a string")
-    if data.get("status", "firing") not in ("firing", "resolved"):
-        raise ShapeError("status: expected firing or resolved")
-    for key in ("groupLabels", "commonLabels", "commonAnnotations"):
-        if key in data:
-            _string_map(data[key], key)
-    truncated = data.get("truncatedAlerts", 0)
-    if isinstance(truncated, bool) or not isinstance(truncated, int) or truncated < 0:
-        raise ShapeError("truncatedAlerts: expected a count")
-    alerts = data.get("alerts")
-    if not isinstance(alerts, list) or not alerts:
-        raise ShapeError("alerts: expected a non-empty list")
-    for n, a in enumerate(alerts):
-        if not isinstance(a, dict):
-            raise ShapeError(f"alerts[{n}]: expected an object")
-        if a.get("status") not in ("firing", "resolved"):
-            raise ShapeError(f"alerts[{n}].status: expected firing or resolved")
-        for key in ("labels", "annotations"):
-            if key in a:
-                _string_map(a[key], f"alerts[{n}].{key}")
-        if "fingerprint" in a and not isinstance(a["fingerprint"], str):
-            raise ShapeError(f"alerts[{n}].fingerprint: expected a string")
-    return data
+OA_RECHECK = 3600.0
+"""Seconds after an OA refusal (-213/-230) during which the person gets ZNS directly;
+then the free OA message is tried again (they may have written to the OA meanwhile)."""
 
 
 # -- the text ----------------------------------------------------------------------------
 
-# Line and paragraph breaks of every kind: a value must not start a line of its own,
-# where it could pass for a line the adapter wrote ("✅ Đã hết cảnh báo …").
-_BREAKS = frozenset("\t\n\v\f\r\x1c\x1d\x1e\x85\u2028\u2029")
-# Control, format (bidirectional overrides, zero-width characters), surrogate and
-# private-use characters: invisible or misleading on a phone, never needed in Vietnamese.
-_DROPPED = frozenset({"Cc", "Cf", "Cs", "Co"})
-MAX_MARKS = 2
-"""Combining marks kept after one character: NFC Vietnamese needs none (NFD at most two,
-ệ = e + ̂ + ̣); a pile of them ("Zalgo" text) would smear over the lines around it."""
-_SCHEME = re.compile(r"(?i)\b([a-z][a-z0-9+.-]*)://")
-_WWW = re.compile(r"(?i)\b(www)\.")
-_LINK = re.compile(
-    r"https?://[A-Za-z0-9.-]+(?::[0-9]{1,5})?(?:/[A-Za-z0-9\-._~:/?#\[\]@!$&'()*+,;=%]*)?"
-)
 
-
-def clean(value: object, limit: int) -> str:
-    """One line of plain text for a Zalo message: NFC, breaks and runs of spaces made one
-    space, invisible and control characters removed, links defused ("https[:]//…",
-    "www[.]…": the only tappable link is the dossier's own, see `link`), at most `limit`
-    characters."""
-    # Looking at a bounded prefix keeps a 100 KB value as cheap as a short one.
-    text = unicodedata.normalize("NFC", str(value)[: limit * 4])
-    out: list[str] = []
-    marks = 0
-    for ch in text:
-        category = unicodedata.category(ch)
-        if ch in _BREAKS or category in ("Zs", "Zl", "Zp"):
-            ch, category = " ", "Zs"
-        if category in _DROPPED:
-            continue
-        if category.startswith("M"):
-            marks += 1
-            if marks > MAX_MARKS:
-                continue
-        else:
-            marks = 0
-        out.append(ch)
-    text = " ".join("".join(out).split())
-    text = _WWW.sub(r"\1[.]", _SCHEME.sub(r"\1[:]//", text))
-    return clip(text, limit)
-
-
-def link(value: object) -> str:
-    """`value` if it is a plain http(s) URL of reasonable length, else "" (a link cut
-    short or rewritten would lead somewhere else, so it is left out, not repaired)."""
-    url = str(value)
-    if len(url) <= URL_CHARS and _LINK.fullmatch(url):
-        return url
-    return ""
-
-
-def _group_unit(group: dict[str, Any]) -> str | None:
-    for key in ("groupLabels", "commonLabels"):
-        unit = (group.get(key) or {}).get("unit")
-        if unit:
-            return str(unit)
-    return None
-
-
-@dataclass(frozen=True)
-class _View:
-    """What a notification says, cleaned: the parts both the message and a digest use."""
-
-    mark: str
-    title: str
-    title_en: str
-    unit: str
-    noun: str
-    noun_en: str
-    firing: list[dict[str, Any]]
-    resolved: list[dict[str, Any]]
-    truncated: int
-    """Alerts Alertmanager left out of the body (max_alerts in the webhook config)."""
-    still_firing: bool
-
-
-def _view(group: dict[str, Any]) -> _View:
-    alerts: list[dict[str, Any]] = group.get("alerts") or []
-    firing = [a for a in alerts if a.get("status") == "firing"]
-    resolved = [a for a in alerts if a.get("status") != "firing"]
-    truncated = int(group.get("truncatedAlerts") or 0)
-    # Only the left-out alerts may be firing: the group's status says so.
-    still_firing = bool(firing) or (truncated > 0 and group.get("status") == "firing")
-    common = group.get("commonAnnotations") or {}
-    unit = clean(_group_unit(group) or "", UNIT_CHARS) or "—"
-    per_dossier = bool(alerts) and bool((alerts[0].get("labels") or {}).get("dossier"))
-    noun, noun_en = ("hồ sơ", "dossiers") if per_dossier else ("cảnh báo", "alerts")
-    name = clean((group.get("groupLabels") or {}).get("alertname") or "", TITLE_CHARS)
-    title = clean(common.get("title") or "", TITLE_CHARS) or (
-        "Cảnh báo hồ sơ" if per_dossier else name or "Cảnh báo"
-    )
-    title_en = clean(common.get("title_en") or "", TITLE_CHARS) or (
-        "Dossier alerts" if per_dossier else name or "Alerts"
-    )
-    critical = any((a.get("labels") or {}).get("severity") == "critical" for a in firing)
-    mark = "🔴" if critical else "🟠" if still_firing else "✅"
-    return _View(
-        mark, title, title_en, unit, noun, noun_en, firing, resolved, truncated, still_firing
-    )
-
-
-def _headlines(v: _View) -> tuple[str, str]:
+def _headlines(h: Heading) -> tuple[str, str]:
+    mark = "🔴" if h.critical else "🟠" if h.still_firing else "✅"
     # With alerts left out, the count is a floor: "at least" keeps it true.
-    vi_floor, en_floor = ("ít nhất ", "at least ") if v.truncated else ("", "")
-    if v.still_firing:
-        n = max(len(v.firing), 1)
+    vi_floor, en_floor = ("ít nhất ", "at least ") if h.truncated else ("", "")
+    if h.still_firing:
+        n = max(h.firing, 1)
         return (
-            f"{v.mark} {v.title} — {v.unit}: {vi_floor}{n} {v.noun} cần xử lý",
-            f"{v.title_en} — {v.unit}: {en_floor}{n} {v.noun_en} need action",
+            f"{mark} {h.title} — {h.unit}: {vi_floor}{n} {h.noun} cần xử lý",
+            f"{h.title_en} — {h.unit}: {en_floor}{n} {h.noun_en} need action",
         )
-    n = len(v.resolved)
     return (
-        f"{v.mark} Đã hết cảnh báo: {v.title} — {v.unit}: {vi_floor}{n} {v.noun}",
-        f"Resolved: {v.title_en} — {v.unit}: {en_floor}{n} {v.noun_en}",
+        f"{mark} Đã hết cảnh báo: {h.title} — {h.unit}: {vi_floor}{h.resolved} {h.noun}",
+        f"Resolved: {h.title_en} — {h.unit}: {en_floor}{h.resolved} {h.noun_en}",
     )
 
 
 def headlines(group: dict[str, Any]) -> tuple[str, str]:
     """The message's first Vietnamese and first English line (a digest's lines)."""
-    return _headlines(_view(group))
+    return _headlines(heading(group))
 
 
 def message_text(group: dict[str, Any], limit: int = TEXT_LIMIT) -> str:
-    """The notification as one text: a header per language, then a line per alert; what
-    does not fit is counted ("… và 3 hồ sơ khác").  Per-dossier alerts (the bridge's) and
-    Prometheus's aggregate alerts share the annotations summary/summary_en.  Every value
-    goes through `clean` (or `link`), and the whole fits `limit` UTF-16 code units."""
-    v = _view(group)
-    head_vi, head_en = _headlines(v)
+    """The notification as one text: a header per language, then each alert — its summary,
+    its evidence (Vietnamese above, English below, as in the e-mail) and, in Vietnamese,
+    the dossier's link; what does not fit is counted ("… và 3 hồ sơ khác").  Per-dossier
+    alerts (the bridge's) and Prometheus's aggregate alerts share the annotations
+    summary/summary_en.  Every value is cleaned (alerts.plaintext), and the whole fits
+    `limit` UTF-16 code units."""
+    h = heading(group)
+    head_vi, head_en = _headlines(h)
+    every = items(group)
+    firing = [i for i in every if i.firing]
+    shown_items = firing or every
 
-    def line(a: dict[str, Any], english: bool) -> str:
-        n = a.get("annotations") or {}
-        fallback = (a.get("labels") or {}).get("dossier") or ""
-        summary = clean(n.get("summary") or fallback, SUMMARY_CHARS)
-        bullet = "•" if a.get("status") == "firing" else "✓"
+    def line(i: Item, english: bool) -> str:
+        bullet = "•" if i.firing else "✓"
         if english:
-            return f"{bullet} {clean(n.get('summary_en') or '', SUMMARY_CHARS) or summary}"
-        url = link(n.get("dossier_url") or "")
-        return f"{bullet} {summary}" + (f"\n  {url}" if url else "")
-
-    items = v.firing or v.resolved
+            evidence = f"\n  Evidence: {i.evidence_en}" if i.evidence_en else ""
+            return f"{bullet} {i.summary_en}{evidence}"
+        evidence = f"\n  Căn cứ: {i.evidence_vi}" if i.evidence_vi else ""
+        return f"{bullet} {i.summary}{evidence}" + (f"\n  {i.url}" if i.url else "")
 
     def compose(shown: int) -> str:
         vi, en = [head_vi], [head_en]
-        vi += [line(a, english=False) for a in items[:shown]]
-        en += [line(a, english=True) for a in items[:shown]]
-        if shown < len(items):
-            vi.append(f"… và {len(items) - shown} {v.noun} khác")
-            en.append(f"… and {len(items) - shown} more")
-        if v.firing and v.resolved:
-            vi.append(f"✓ Đã hết cảnh báo: {len(v.resolved)} {v.noun}")
-            en.append(f"✓ Resolved: {len(v.resolved)} {v.noun_en}")
-        if v.truncated:
-            vi.append(f"(+{v.truncated} cảnh báo khác không gửi kèm)")
-            en.append(f"(+{v.truncated} more alerts not included)")
+        vi += [line(i, english=False) for i in shown_items[:shown]]
+        en += [line(i, english=True) for i in shown_items[:shown]]
+        if shown < len(shown_items):
+            vi.append(f"… và {len(shown_items) - shown} {h.noun} khác")
+            en.append(f"… and {len(shown_items) - shown} more")
+        if firing and h.resolved:
+            vi.append(f"✓ Đã hết cảnh báo: {h.resolved} {h.noun}")
+            en.append(f"✓ Resolved: {h.resolved} {h.noun_en}")
+        if h.truncated:
+            vi.append(f"(+{h.truncated} cảnh báo khác không gửi kèm)")
+            en.append(f"(+{h.truncated} more alerts not included)")
         return "\n".join(vi) + "\n\n" + "\n".join(en)
 
     # Each shown alert costs at least two short lines: no need to try more than that.
-    shown = min(len(items), limit // 6)
+    shown = min(len(shown_items), limit // 6)
     text = compose(shown)
     while zalo_length(text) > limit and shown > 0:
         shown -= 1
@@ -407,34 +218,19 @@ class RecipientRate:
 # `_created` series double the count for no use (as in streams.metrics).
 disable_created_metrics()  # type: ignore[no-untyped-call]
 
-REJECT_REASONS = (
-    "no_credentials",
-    "wrong_scheme",
-    "wrong_secret",
-    "too_large",
-    "not_json",
-    "bad_shape",
-    "not_found",
-    "method_not_allowed",
-)
+KINDS = ("notification", "digest", "zns")
 
 
 class AdapterMetrics:
     """The adapter's counters, on its own registry, served at /metrics."""
 
-    def __init__(self) -> None:
-        self.registry = CollectorRegistry()
-        self.rejected = Counter(
-            "dossierwatch_zalo_webhook_rejected",
-            "Webhook requests turned away before delivery, by reason",
-            ["reason"],
-            registry=self.registry,
-        )
-        for reason in REJECT_REASONS:
-            self.rejected.labels(reason)
+    def __init__(self, registry: CollectorRegistry | None = None) -> None:
+        self.registry = registry or CollectorRegistry()
+        self.rejected = rejection_counter("dossierwatch_zalo_webhook_rejected", self.registry)
         self.sent = Counter(
             "dossierwatch_zalo_messages_sent",
-            "Zalo messages sent: notification, or digest of rate-limited notifications",
+            "Zalo messages sent: notification (OA), digest of rate-limited notifications,"
+            " or zns (template by phone)",
             ["kind"],
             registry=self.registry,
         )
@@ -444,7 +240,7 @@ class AdapterMetrics:
             ["kind"],
             registry=self.registry,
         )
-        for kind in ("notification", "digest"):
+        for kind in KINDS:
             self.sent.labels(kind)
             self.failed.labels(kind)
         self.rate_limited = Counter(
@@ -452,9 +248,11 @@ class AdapterMetrics:
             "Notifications over a recipient's rate limit, held for a digest",
             registry=self.registry,
         )
-
-    def reject(self, reason: str) -> None:
-        self.rejected.labels(reason).inc()
+        self.deduplicated = Counter(
+            "dossierwatch_zalo_deduplicated",
+            "Messages not sent again: the recipient already had this notification",
+            registry=self.registry,
+        )
 
 
 SHUTDOWN_GRACE = 10.0
@@ -466,66 +264,121 @@ class Adapter:
         self,
         client: ZaloClient | None,
         recipients: Recipients,
-        dedupe_seconds: float = 600,
+        sent: SentLog | None = None,
         *,
         rate: RecipientRate | None = None,
         metrics: AdapterMetrics | None = None,
+        zns: ZnsTemplate | None = None,
+        clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.client = client
         self.recipients = recipients
-        self.dedupe_seconds = dedupe_seconds
+        self.sent = sent if sent is not None else SentLog()
         self.rate = rate or RecipientRate(RECIPIENT_RATE, RECIPIENT_WINDOW)
         self.metrics = metrics or AdapterMetrics()
-        self._sent: dict[tuple[str, str], float] = {}
+        self.zns = zns
+        self.clock = clock
+        self._oa_refused: dict[str, float] = {}
         self._held: dict[str, list[tuple[str, str]]] = {}
         self._waiting: dict[str, asyncio.Task[None]] = {}
         self._tasks: set[asyncio.Task[None]] = set()
 
     async def deliver(self, role: str, group: dict[str, Any]) -> bool:
         """Send the group to the role's people; False if a send may succeed on a retry."""
-        unit = _group_unit(group)
-        users = self.recipients.users(role, unit)
-        if not users:
+        unit = group_unit(group)
+        people = [p for p in self.recipients.people(role, unit) if p.on_zalo]
+        if not people:
             log.warning("no_recipients", role=role, unit=unit)
             return True
         text = message_text(group)
         if self.client is None:
-            log.info("zalo_not_sent", role=role, unit=unit, users=len(users), text=text)
+            log.info("zalo_not_sent", role=role, unit=unit, users=len(people), text=text)
             return True
-        key = _notification_key(role, group)
-        retry = False
-        for user in users:
-            if self._recent((key, user)):
-                continue
+        client = self.client
+        key = notification_key(role, group)
+
+        async def reach(person: Person, name: str) -> Outcome:
+            return await self._reach(client, person, group, text, key)
+
+        return await send_each_once(
+            self.sent, key, ((p.key, p) for p in people), reach, self.metrics.deduplicated.inc
+        )
+
+    async def _reach(
+        self, client: ZaloClient, person: Person, group: dict[str, Any], text: str, key: str
+    ) -> Outcome:
+        """One person: the OA message when they can get one, else the ZNS template."""
+        user = person.zalo_user_id
+        if "zalo" in person.channels and user and not self._refused_lately(person):
             # Once someone has a digest waiting, later news joins it: it keeps the order.
             if user in self._held or not self.rate.take(user):
-                self._hold(user, headlines(group), role=role, unit=unit)
-                self._sent[(key, user)] = time.monotonic() + self.dedupe_seconds
-                continue
+                self._hold(user, headlines(group))
+                return Outcome.DONE
             try:
-                message_id = await self.client.send_text(user, text)
+                message_id = await client.send_text(user, text)
             except ZaloError as err:
-                retry = retry or err.transient
-                self.metrics.failed.labels("notification").inc()
-                log.error(
-                    "zalo_send_failed",
-                    role=role,
-                    unit=unit,
-                    user_id=user,
-                    error=str(err),
-                    will_retry=err.transient,
-                )
-                continue
-            self._sent[(key, user)] = time.monotonic() + self.dedupe_seconds
+                if err.code in OA_UNREACHABLE and person.phone:
+                    self._oa_refused[person.key] = self.clock() + OA_RECHECK
+                    log.info("zalo_oa_unreachable", recipient=person.key, error=str(err))
+                    return await self._send_template(client, person, group, key)
+                return self._failed("notification", person, err)
             self.metrics.sent.labels("notification").inc()
-            log.info("zalo_sent", role=role, unit=unit, user_id=user, message_id=message_id)
-        return not retry
+            log.info("zalo_sent", recipient=person.key, user_id=user, message_id=message_id)
+            return Outcome.DONE
+        if not person.phone:
+            # A follower refused lately, with no phone to fall back on.
+            log.warning("zalo_unreachable", recipient=person.key)
+            return Outcome.FAILED
+        return await self._send_template(client, person, group, key)
 
-    def _hold(self, user: str, heads: tuple[str, str], *, role: str, unit: str | None) -> None:
+    def _refused_lately(self, person: Person) -> bool:
+        until = self._oa_refused.get(person.key)
+        if until is None:
+            return False
+        if until > self.clock():
+            return True
+        del self._oa_refused[person.key]
+        return False
+
+    async def _send_template(
+        self, client: ZaloClient, person: Person, group: dict[str, Any], key: str
+    ) -> Outcome:
+        if not heading(group).still_firing:
+            # A template says "needs action" and costs money: a resolution is not one.
+            log.info("zns_skipped_resolved", recipient=person.key)
+            return Outcome.DONE
+        if self.zns is None:
+            log.warning("zns_not_configured", recipient=person.key, hint="--zns-template FILE")
+            self.metrics.failed.labels("zns").inc()
+            return Outcome.FAILED
+        params = template_data(group, self.zns)
+        tracking = tracking_id(key, person.key)
+        try:
+            msg_id = await client.send_template(
+                person.phone, self.zns.template_id, params, tracking
+            )
+        except ZaloError as err:
+            return self._failed("zns", person, err)
+        self.metrics.sent.labels("zns").inc()
+        log.info("zns_sent", recipient=person.key, tracking_id=tracking, msg_id=msg_id)
+        return Outcome.DONE
+
+    def _failed(self, kind: str, person: Person, err: ZaloError) -> Outcome:
+        self.metrics.failed.labels(kind).inc()
+        log.error(
+            "zalo_send_failed",
+            kind=kind,
+            recipient=person.key,
+            error=str(err),
+            will_retry=err.transient,
+        )
+        return Outcome.RETRY if err.transient else Outcome.FAILED
+
+    def _hold(self, user: str, heads: tuple[str, str]) -> None:
         held = self._held.setdefault(user, [])
         held.append(heads)
         self.metrics.rate_limited.inc()
-        log.info("zalo_rate_limited", role=role, unit=unit, user_id=user, held=len(held))
+        log.info("zalo_rate_limited", user_id=user, held=len(held))
         if user not in self._waiting:
             task = asyncio.create_task(self._digest_when_free(user))
             self._waiting[user] = task
@@ -570,54 +423,8 @@ class Adapter:
         if pending:
             log.error("zalo_digests_lost", digests=len(pending))
 
-    def _recent(self, key: tuple[str, str]) -> bool:
-        now = time.monotonic()
-        for old in [k for k, until in self._sent.items() if until < now]:
-            del self._sent[old]
-        return key in self._sent
-
-
-def _notification_key(role: str, group: dict[str, Any]) -> str:
-    """Equal for Alertmanager's retries of one notification, different for the next one."""
-    alerts = sorted(
-        (str(a.get("fingerprint", "")), str(a.get("status", ""))) for a in group.get("alerts") or []
-    )
-    raw = repr((role, group.get("groupKey"), group.get("status"), alerts))
-    return hashlib.sha256(raw.encode()).hexdigest()
-
 
 # -- the web application ----------------------------------------------------------------
-
-ADAPTER = web.AppKey("adapter", Adapter)
-GUARD = web.AppKey("guard", WebhookGuard)
-METRICS = web.AppKey("metrics", AdapterMetrics)
-
-
-async def _notify(request: web.Request) -> web.StreamResponse:
-    # The guard has checked the secret and the declared size before this runs.
-    guard = request.app[GUARD]
-    body = await read_body(request, guard)
-    if isinstance(body, web.Response):
-        return body
-    try:
-        data = json.loads(body)
-    except (ValueError, RecursionError):
-        return guard.reject(request, "not_json", 400, message="body is not JSON")
-    try:
-        group = validate_group(data)
-    except ShapeError as err:
-        return guard.reject(request, "bad_shape", 400, message=str(err))
-    ok = await request.app[ADAPTER].deliver(request.match_info["role"], group)
-    return web.json_response({"delivered": ok}, status=200 if ok else 502)
-
-
-async def _health(request: web.Request) -> web.Response:
-    return web.json_response({"status": "ok"})
-
-
-async def _metrics(request: web.Request) -> web.Response:
-    registry = request.app[METRICS].registry
-    return web.Response(body=generate_latest(registry), content_type="text/plain")
 
 
 @dataclass(frozen=True)
@@ -637,6 +444,12 @@ class AdapterSettings:
     recipient_rate: int = RECIPIENT_RATE
     recipient_window: float = RECIPIENT_WINDOW
     max_body: int = MAX_BODY
+    zns_template: Path | None = None
+    """The ZNS template file; without it, people out of the OA's reach are logged."""
+    zns_base: str = "https://business.openapi.zalo.me"
+    state_file: Path | None = None
+    """Where the names of sent messages survive a restart; None keeps them in memory."""
+    sent_ttl: float = DEFAULT_TTL
 
 
 def load_tokens(path: Path, access: str, refresh: str) -> TokenStore | None:
@@ -654,19 +467,15 @@ def load_tokens(path: Path, access: str, refresh: str) -> TokenStore | None:
 def create_app(s: AdapterSettings, tokens: TokenStore | None) -> web.Application:
     """Without app id, secret or tokens the adapter still answers Alertmanager, logging
     what it would have sent: a stack without Zalo credentials runs quietly.  Without a
-    webhook secret it does not start, unless told it is insecure on purpose."""
-    if s.webhook_secret_file is None and not s.insecure_no_auth:
-        raise ValueError("no webhook secret file (or insecure_no_auth for experiments)")
-    secret = SecretFile(s.webhook_secret_file) if s.webhook_secret_file is not None else None
+    webhook secret it does not start, unless told it is insecure on purpose.  A broken
+    recipients or template file fails here, at start, not at 3 a.m."""
     metrics = AdapterMetrics()
-    guard = WebhookGuard(secret, max_body=s.max_body, on_reject=metrics.reject)
+    app = receiver_app("zalo", s, metrics.registry, metrics.rejected)
     rate = RecipientRate(s.recipient_rate, s.recipient_window)
-    # client_max_size caps a chunked body too, which has no Content-Length to check first.
-    app = web.Application(middlewares=[guard.middleware], client_max_size=s.max_body)
-    app[GUARD] = guard
-    app[METRICS] = metrics
     recipients = Recipients(s.recipients)
-    recipients.users("", None)  # read it now: a broken file fails at start, not at 3 a.m.
+    recipients.users("", None)
+    zns = load_template(s.zns_template) if s.zns_template is not None else None
+    sent = SentLog(s.state_file, ttl=s.sent_ttl)
 
     async def client_session(app: web.Application) -> AsyncIterator[None]:
         timeout = aiohttp.ClientTimeout(total=20)
@@ -680,18 +489,16 @@ def create_app(s: AdapterSettings, tokens: TokenStore | None) -> web.Application
                     secret_key=s.secret_key,
                     api_base=s.api_base,
                     oauth_base=s.oauth_base,
+                    zns_base=s.zns_base,
                     backoff_initial=s.backoff,
                     max_attempts=s.max_attempts,
                 )
-            adapter = Adapter(client, recipients, rate=rate, metrics=metrics)
-            app[ADAPTER] = adapter
+            adapter = Adapter(client, recipients, sent, rate=rate, metrics=metrics, zns=zns)
+            app[HOLDER].delivery = adapter
             yield
             await adapter.close()
 
     app.cleanup_ctx.append(client_session)
-    app.router.add_post("/zalo/{role:" + "|".join(ROLES) + "}", _notify)
-    app.router.add_get("/health", _health)
-    app.router.add_get("/metrics", _metrics)
     return app
 
 
@@ -705,12 +512,7 @@ def serve(s: AdapterSettings, host: str, port: int, access: str = "", refresh: s
             hint="set ZALO_APP_ID, ZALO_APP_SECRET and ZALO_OA_REFRESH_TOKEN (or a token file);"
             " until then notifications are only logged",
         )
-    if s.webhook_secret_file is None:
-        log.warning(
-            "webhook_auth_disabled",
-            hint="--insecure-no-auth: anyone who reaches this port can message staff;"
-            " for local experiments only",
-        )
+    warn_if_open(s)
     log.info(
         "zalo_adapter_started",
         host=host,
@@ -718,5 +520,7 @@ def serve(s: AdapterSettings, host: str, port: int, access: str = "", refresh: s
         api=s.api_base,
         webhook_auth=s.webhook_secret_file is not None,
         recipient_rate=f"{s.recipient_rate}/{s.recipient_window:g}s",
+        zns=s.zns_template is not None,
+        state_file=str(s.state_file) if s.state_file else None,
     )
     web.run_app(app, host=host, port=port, print=None, handle_signals=True)

@@ -8,6 +8,7 @@
 # secrets/centre_token         the operations centre's token (role centre): printed once
 # secrets/officer_key          the key of the officers' pseudonyms (32 random bytes, hex)
 # secrets/zalo_webhook_token   Alertmanager → Zalo adapter
+# secrets/sms_webhook_token    Alertmanager → SMS adapter
 # secrets/ops_hooks_webhook_token  Alertmanager → the centre's ops webhook
 #
 # Files are 0644 in a 0700 folder: compose (without swarm) ignores a secret's uid and
@@ -28,7 +29,7 @@ if [ ! -f "$DIR/worker_tokens.toml" ]; then
     >"$DIR/centre_token"
   echo "secrets: the operations centre signs in with http://localhost:6066/?token=$(cat "$DIR/centre_token")"
 fi
-for name in officer_key zalo_webhook_token ops_hooks_webhook_token; do
+for name in officer_key zalo_webhook_token sms_webhook_token ops_hooks_webhook_token; do
   [ -f "$DIR/$name" ] || random_hex >"$DIR/$name"
 done
 chmod 644 "$DIR"/*

@@ -1,4 +1,5 @@
-"""`dossierwatch bridge`, `zalo-adapter` and `alertmanager-config`: the alerting commands.
+"""`dossierwatch bridge`, `zalo-adapter`, `sms-adapter` and `alertmanager-config`: the
+alerting commands.
 
 The parser is built at every start, so only the standard library (and alerts.amconfig,
 itself standard library only) is imported at the top: Kafka, aiohttp and the rest load
@@ -12,7 +13,7 @@ import argparse
 import os
 import subprocess
 import sys
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -26,6 +27,7 @@ LOG_LEVELS = ("debug", "info", "warning", "error")
 def register(sub: Any) -> None:
     _register_bridge(sub)
     _register_zalo(sub)
+    _register_sms(sub)
     _register_amconfig(sub)
 
 
@@ -112,16 +114,7 @@ def _register_zalo(sub: Any) -> None:
         " must send `Authorization: Bearer <token>` (http_config.authorization."
         "credentials_file), the token read from --secret-file; other requests get 401.",
     )
-    p.add_argument("--port", type=int, default=9095, help="port to listen on (default 9095)")
-    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument(
-        "--recipients",
-        type=Path,
-        default=Path(env("ZALO_RECIPIENTS", str(SOURCE / "zalo-recipients.toml"))),
-        metavar="TOML",
-        help="who gets what: [role] unit = [Zalo user ids]; re-read when it changes"
-        " (default deploy/alertmanager/zalo-recipients.toml, env ZALO_RECIPIENTS)",
-    )
+    _add_listener_options(p, 9095, "ZALO_RECIPIENTS")
     p.add_argument(
         "--token-file",
         type=Path,
@@ -151,21 +144,22 @@ def _register_zalo(sub: Any) -> None:
         help="first wait after a rate-limit answer, doubling up to 60 s (default 2)",
     )
     p.add_argument("--max-attempts", type=int, default=6, help="tries per message (default 6)")
-    # The token itself never goes on the command line (ps, shell history): only its file.
     p.add_argument(
-        "--secret-file",
+        "--zns-template",
         type=Path,
-        default=None,
-        metavar="PATH",
-        help="file holding the token Alertmanager sends as `Authorization: Bearer <token>`"
-        " (the file of its credentials_file; env DOSSIERWATCH_WEBHOOK_SECRET_FILE); required",
+        default=_env_path("ZALO_ZNS_TEMPLATE"),
+        metavar="TOML",
+        help="the ZNS template (template_id and [params]) for people a consultation message"
+        " cannot reach; without it they are only logged (env ZALO_ZNS_TEMPLATE)",
     )
     p.add_argument(
-        "--insecure-no-auth",
-        action="store_true",
-        help="accept notifications without a token: for local experiments only, anyone who"
-        " reaches the port can then message staff",
+        "--zns-base",
+        default="https://business.openapi.zalo.me",
+        metavar="URL",
+        help="ZNS API (default https://business.openapi.zalo.me)",
     )
+    add_state_file_option(p, "ZALO_STATE_FILE")
+    _add_secret_options(p)
     p.add_argument(
         "--recipient-rate",
         type=positive_count,
@@ -186,20 +180,16 @@ def _register_zalo(sub: Any) -> None:
 
 
 def cmd_zalo(args: argparse.Namespace) -> int:
-    from alerts.zalo import AdapterSettings, RecipientsError, serve
+    from alerts.zalo import AdapterSettings, serve
     from streams.cli.common import CommandError
+    from streams.contract.errors import AlertDeliveryError
     from streams.infra.logs import configure_logging
 
     env = os.environ.get
-    from_env = env("DOSSIERWATCH_WEBHOOK_SECRET_FILE", "")
-    secret_file: Path | None = args.secret_file or (Path(from_env) if from_env else None)
-    if secret_file is None and not args.insecure_no_auth:
-        raise CommandError(
-            "no webhook secret: pass --secret-file PATH (or set DOSSIERWATCH_WEBHOOK_SECRET_FILE);"
-            " --insecure-no-auth is for local experiments only"
-        )
-    if secret_file is not None and args.insecure_no_auth:
-        raise CommandError("--insecure-no-auth with a webhook secret file: choose one")
+    secret_file = _webhook_secret(args)
+    from alerts.zns import load_template
+
+    _check_file(load_template, args.zns_template)
     configure_logging(args.log_level)
     settings = AdapterSettings(
         recipients=args.recipients,
@@ -214,6 +204,9 @@ def cmd_zalo(args: argparse.Namespace) -> int:
         insecure_no_auth=args.insecure_no_auth,
         recipient_rate=args.recipient_rate,
         recipient_window=args.recipient_window,
+        zns_template=args.zns_template,
+        zns_base=args.zns_base,
+        state_file=args.state_file,
     )
     try:
         serve(
@@ -223,9 +216,136 @@ def cmd_zalo(args: argparse.Namespace) -> int:
             access=env("ZALO_OA_ACCESS_TOKEN", ""),
             refresh=env("ZALO_OA_REFRESH_TOKEN", ""),
         )
-    except (OSError, KeyError, ValueError, RecipientsError) as err:
+    except (OSError, KeyError, ValueError, AlertDeliveryError) as err:
         raise CommandError(f"cannot start: {err}", 1) from None
     return 0
+
+
+def _register_sms(sub: Any) -> None:
+    p = sub.add_parser(
+        "sms-adapter",
+        help="send Alertmanager notifications as SMS through the centre's gateway",
+        description='Sends an SMS to the people whose channels include "sms" in the'
+        " recipients file, through the HTTP request the gateway file describes (secrets in it"
+        " as ${ENV_VAR}).  Without a gateway file the adapter logs what it would send."
+        "  Alertmanager must send `Authorization: Bearer <token>`, the token read from"
+        " --secret-file; other requests get 401.",
+    )
+    _add_listener_options(p, 9096, "SMS_RECIPIENTS")
+    p.add_argument(
+        "--gateway",
+        type=Path,
+        default=_env_path("SMS_GATEWAY_CONFIG"),
+        metavar="TOML",
+        help="the gateway's request, text and retry settings (env SMS_GATEWAY_CONFIG);"
+        ' see README.md, "SMS and ZNS"',
+    )
+    add_state_file_option(p, "SMS_STATE_FILE")
+    _add_secret_options(p)
+    p.add_argument("--log-level", default="info", choices=LOG_LEVELS)
+    p.set_defaults(func=cmd_sms)
+
+
+def cmd_sms(args: argparse.Namespace) -> int:
+    from alerts.sms import SmsSettings, serve
+    from alerts.sms_gateway import load_gateway
+    from streams.cli.common import CommandError
+    from streams.contract.errors import AlertDeliveryError
+    from streams.infra.logs import configure_logging
+
+    secret_file = _webhook_secret(args)
+    _check_file(load_gateway, args.gateway)
+    configure_logging(args.log_level)
+    settings = SmsSettings(
+        recipients=args.recipients,
+        gateway_file=args.gateway,
+        webhook_secret_file=secret_file,
+        insecure_no_auth=args.insecure_no_auth,
+        state_file=args.state_file,
+    )
+    try:
+        serve(settings, args.host, args.port)
+    except (OSError, ValueError, AlertDeliveryError) as err:
+        raise CommandError(f"cannot start: {err}", 1) from None
+    return 0
+
+
+def _add_listener_options(p: argparse.ArgumentParser, port: int, recipients_env: str) -> None:
+    p.add_argument("--port", type=int, default=port, help=f"port to listen on (default {port})")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--recipients",
+        type=Path,
+        default=Path(os.environ.get(recipients_env, str(SOURCE / "zalo-recipients.toml"))),
+        metavar="TOML",
+        help="who gets what: [role] unit = [Zalo user ids or people]; [people.<name>] phone"
+        " and channels (the Zalo and SMS adapters read the same file); re-read when it"
+        f" changes (default deploy/alertmanager/zalo-recipients.toml, env {recipients_env})",
+    )
+
+
+def _add_secret_options(p: argparse.ArgumentParser) -> None:
+    # The token itself never goes on the command line (ps, shell history): only its file.
+    p.add_argument(
+        "--secret-file",
+        type=Path,
+        default=None,
+        metavar="PATH",
+        help="file holding the token Alertmanager sends as `Authorization: Bearer <token>`"
+        " (the file of its credentials_file; env DOSSIERWATCH_WEBHOOK_SECRET_FILE); required",
+    )
+    p.add_argument(
+        "--insecure-no-auth",
+        action="store_true",
+        help="accept notifications without a token: for local experiments only, anyone who"
+        " reaches the port can then message staff",
+    )
+
+
+def _check_file(load: Callable[[Path], object], path: Path | None) -> None:
+    """Read a settings file before logging starts: a broken one is the one line said."""
+    from streams.cli.common import CommandError
+    from streams.contract.errors import AlertDeliveryError
+
+    if path is None:
+        return
+    try:
+        load(path)
+    except AlertDeliveryError as err:
+        raise CommandError(str(err)) from None
+
+
+def _env_path(name: str) -> Path | None:
+    value = os.environ.get(name, "")
+    return Path(value) if value else None
+
+
+def add_state_file_option(p: argparse.ArgumentParser, env_name: str) -> None:
+    p.add_argument(
+        "--state-file",
+        type=Path,
+        default=_env_path(env_name),
+        metavar="PATH",
+        help="remember the messages sent here, so that after a restart a retried"
+        f" notification still reaches nobody twice (env {env_name}; default: in memory)",
+    )
+
+
+def _webhook_secret(args: argparse.Namespace) -> Path | None:
+    """--secret-file, else DOSSIERWATCH_WEBHOOK_SECRET_FILE; refused when missing (unless
+    --insecure-no-auth) and when given together with --insecure-no-auth."""
+    from streams.cli.common import CommandError
+
+    from_env = os.environ.get("DOSSIERWATCH_WEBHOOK_SECRET_FILE", "")
+    secret_file: Path | None = args.secret_file or (Path(from_env) if from_env else None)
+    if secret_file is None and not args.insecure_no_auth:
+        raise CommandError(
+            "no webhook secret: pass --secret-file PATH (or set DOSSIERWATCH_WEBHOOK_SECRET_FILE);"
+            " --insecure-no-auth is for local experiments only"
+        )
+    if secret_file is not None and args.insecure_no_auth:
+        raise CommandError("--insecure-no-auth with a webhook secret file: choose one")
+    return secret_file
 
 
 def _register_amconfig(sub: Any) -> None:

@@ -40,6 +40,8 @@ ALWAYS_QUIET = {
 ZALO_WEBHOOK_TOKEN = "test-zalo-webhook-token-7f3a9c1e5d"
 """What the rendered config's Alertmanager sends the Zalo adapter (and the adapter expects)."""
 HOOKS_WEBHOOK_TOKEN = "test-ops-hooks-token-52b8d4a0e6"
+SMS_WEBHOOK_TOKEN = "test-sms-webhook-token-91c0e7d2f4"
+"""What the rendered config's Alertmanager sends the SMS adapter."""
 """What the rendered config's Alertmanager sends the ops-hooks webhooks."""
 
 
@@ -60,22 +62,26 @@ def render_config(
     zalo_token: str = ZALO_WEBHOOK_TOKEN,
     hooks_token: str = HOOKS_WEBHOOK_TOKEN,
     quiet: bool = False,
+    sms_url: str | None = None,
 ) -> Path:
     """deploy/alertmanager with local endpoints, fast group timings, and the webhooks'
     token files written under `out`/secrets (in place of /run/secrets).  The quiet hours
     never hold a warning back, or, with `quiet`, always do: a test does not depend on the
-    hour it runs at."""
+    hour it runs at.  The SMS webhooks go to `sms_url`, by default where the Zalo ones go."""
     secrets = out / "secrets"
     zalo_file = write_token(secrets / "zalo_webhook_token", zalo_token)
     hooks_file = write_token(secrets / "ops_hooks_webhook_token", hooks_token)
+    sms_file = write_token(secrets / "sms_webhook_token", SMS_WEBHOOK_TOKEN)
     return write(
         out,
         {
             "http://ops-hooks:8080": hooks_url,
             "http://zalo-adapter:9095": zalo_url,
+            "http://sms-adapter:9096": sms_url or zalo_url,
             "mailrelay:25": f"127.0.0.1:{smtp_port}",
             "/run/secrets/zalo_webhook_token": str(zalo_file),
             "/run/secrets/ops_hooks_webhook_token": str(hooks_file),
+            "/run/secrets/sms_webhook_token": str(sms_file),
             **FAST,
             **(ALWAYS_QUIET if quiet else NEVER_QUIET),
         },

@@ -5,12 +5,17 @@ POST /v3.0/oa/message/cs: header access_token, JSON {"recipient": {"user_id"}, "
 grant_type=refresh_token, refresh_token (each refresh token works once).  Errors come as
 HTTP 200 with a non-zero `error`, as Zalo answers them.  Scripted trouble: the first send
 finds its token expired (-216), the first send after the refresh hits the rate limit (-32).
+POST /message/template (ZNS): header access_token, JSON {"phone": "84…", "template_id",
+"template_data": {name: string}, "tracking_id"} and nothing else; `zns_script` answers the
+next calls in turn (a positive number an HTTP status, a negative one a ZNS error code).
+`oa_unreachable` users get -230 from the OA send (no interaction in the last 7 days).
 Anything off-shape is recorded in `problems`, which a test expects to stay empty.
 """
 
 from __future__ import annotations
 
 import json
+import re
 import threading
 import time
 import urllib.parse
@@ -27,6 +32,20 @@ class Call:
     token: str = ""
     user_id: str = ""
     text: str = ""
+    phone: str = ""
+    template_id: str = ""
+    params: dict[str, str] | None = None
+    tracking_id: str = ""
+
+
+def reply_json(handler: BaseHTTPRequestHandler, status: int, answer: dict[str, Any]) -> None:
+    """Answer a request of a fake provider with `answer` as JSON."""
+    raw = json.dumps(answer).encode()
+    handler.send_response(status)
+    handler.send_header("Content-Type", "application/json")
+    handler.send_header("Content-Length", str(len(raw)))
+    handler.end_headers()
+    handler.wfile.write(raw)
 
 
 class FakeZalo:
@@ -40,6 +59,8 @@ class FakeZalo:
         expire_first: bool = True,
         rate_limit_after_refresh: bool = True,
         refused_users: tuple[str, ...] = (),
+        oa_unreachable: tuple[str, ...] = (),
+        zns_script: tuple[int, ...] = (),
     ) -> None:
         self.app_id = app_id
         self.secret_key = secret_key
@@ -48,6 +69,8 @@ class FakeZalo:
         self.expire_first = expire_first
         self.rate_limit_after_refresh = rate_limit_after_refresh
         self.refused_users = refused_users
+        self.oa_unreachable = oa_unreachable
+        self.zns_script = list(zns_script)
         self.calls: list[Call] = []
         self.problems: list[str] = []
         self.refreshes = 0
@@ -57,20 +80,18 @@ class FakeZalo:
         class Handler(BaseHTTPRequestHandler):
             def do_POST(self) -> None:
                 body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                status = 200
                 with outer._lock:
                     if self.path == "/v3.0/oa/message/cs":
                         answer = outer._send(self.headers, body)
+                    elif self.path == "/message/template":
+                        status, answer = outer._template(self.headers, body)
                     elif self.path == "/v4/oa/access_token":
                         answer = outer._refresh(self.headers, body)
                     else:
                         outer.problems.append(f"unknown path {self.path}")
                         answer = {"error": -209, "message": "Not supported this api"}
-                raw = json.dumps(answer).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(raw)))
-                self.end_headers()
-                self.wfile.write(raw)
+                reply_json(self, status, answer)
 
             def log_message(self, format: str, *args: Any) -> None:
                 pass
@@ -87,6 +108,67 @@ class FakeZalo:
     def delivered(self) -> list[Call]:
         with self._lock:
             return [c for c in self.calls if c.path.endswith("/cs") and c.answer["error"] == 0]
+
+    @property
+    def templates(self) -> list[Call]:
+        """ZNS messages delivered."""
+        with self._lock:
+            return [
+                c for c in self.calls if c.path == "/message/template" and c.answer["error"] == 0
+            ]
+
+    def _template(self, headers: Any, body: bytes) -> tuple[int, dict[str, Any]]:
+        now = time.monotonic()
+        token = headers.get("access_token", "")
+        if headers.get_content_type() != "application/json":
+            self.problems.append(f"template as {headers.get_content_type()}")
+        try:
+            data = json.loads(body)
+        except ValueError:
+            data = None
+        if not isinstance(data, dict) or set(data) != {
+            "phone",
+            "template_id",
+            "template_data",
+            "tracking_id",
+        }:
+            self.problems.append(f"template body {data!r}")
+            data = {}
+        phone, template_id = data.get("phone", ""), data.get("template_id", "")
+        params, tracking = data.get("template_data", {}), data.get("tracking_id", "")
+        if not isinstance(phone, str) or not re.fullmatch(r"84[35789][0-9]{8}", phone):
+            self.problems.append(f"phone {phone!r}")
+        if not isinstance(params, dict) or not all(
+            isinstance(k, str) and isinstance(v, str) and v for k, v in params.items()
+        ):
+            self.problems.append(f"template_data {params!r}")
+        if not isinstance(tracking, str) or not 0 < len(tracking) <= 48:
+            self.problems.append(f"tracking_id {tracking!r}")
+        status, answer = 200, {"error": 0, "message": "Success"}
+        step = self.zns_script.pop(0) if self.zns_script else 0
+        if token != self.access_token:
+            answer = {"error": -124, "message": "Access token invalid"}
+        elif step > 0:
+            status, answer = step, {"error": -1, "message": f"HTTP {step}"}
+        elif step < 0:
+            answer = {"error": step, "message": "scripted error"}
+        else:
+            answer["data"] = {"msg_id": f"zns{len(self.calls)}", "sent_time": str(int(now))}
+        self.calls.append(
+            Call(
+                "/message/template",
+                now,
+                answer,
+                token,
+                "",
+                "",
+                phone,
+                template_id,
+                params,
+                tracking,
+            )
+        )
+        return status, answer
 
     def _send(self, headers: Any, body: bytes) -> dict[str, Any]:
         now = time.monotonic()
@@ -132,6 +214,8 @@ class FakeZalo:
             answer = {"error": -32, "message": "Your application reached limit call api"}
         elif user in self.refused_users:
             answer = {"error": -213, "message": "User has not followed OA"}
+        elif user in self.oa_unreachable:
+            answer = {"error": -230, "message": "User has not interacted with the OA in 7 days"}
         else:
             answer = {
                 "error": 0,

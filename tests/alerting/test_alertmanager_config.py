@@ -59,9 +59,10 @@ def webhook_configs() -> list[dict[str, object]]:
 
 
 def test_every_webhook_sends_its_receivers_own_secret() -> None:
-    """Each webhook authenticates with a token file: the Zalo adapter's for the adapter,
-    the ops-hooks one for ops-hooks, two different files, no inline credentials."""
-    zalo_file, hooks_file = CREDENTIALS
+    """Each webhook authenticates with a token file: each adapter's own (Zalo, SMS), the
+    ops-hooks one for ops-hooks, three different files, no inline credentials."""
+    zalo_file, sms_file, hooks_file = CREDENTIALS
+    own = {"http://zalo-adapter:": zalo_file, "http://sms-adapter:": sms_file}
     hooks = webhook_configs()
     assert hooks
     for hook in hooks:
@@ -71,15 +72,21 @@ def test_every_webhook_sends_its_receivers_own_secret() -> None:
         assert set(http) == {"authorization"}, f"{url}: {sorted(http)}"
         auth = http["authorization"]
         assert set(auth) == {"credentials_file"}, f"{url}: credentials inline or typed"
-        want = zalo_file if url.startswith("http://zalo-adapter:") else hooks_file
+        want = next((f for prefix, f in own.items() if url.startswith(prefix)), hooks_file)
         assert auth["credentials_file"] == want, url
 
 
 def test_zalo_webhooks_use_known_roles_and_stay_under_the_body_limit() -> None:
-    """Each Zalo URL names a role the adapter serves (others get 404) and caps its alerts,
-    so a large group stays far below the adapter's body limit."""
-    zalo = [h for h in webhook_configs() if str(h["url"]).startswith("http://zalo-adapter:")]
-    assert zalo
+    """Each Zalo and SMS URL names a role the adapters serve (others get 404) and caps its
+    alerts, so a large group stays far below the adapters' body limit; every role that
+    reaches Zalo reaches SMS too (the recipients file decides who gets which)."""
+    adapters = ("http://zalo-adapter:", "http://sms-adapter:")
+    zalo = [h for h in webhook_configs() if str(h["url"]).startswith(adapters)]
+    roles = {
+        p: {str(h["url"]).rsplit("/", 1)[1] for h in zalo if str(h["url"]).startswith(p)}
+        for p in adapters
+    }
+    assert roles[adapters[0]] == roles[adapters[1]] == set(ROLES)
     for hook in zalo:
         role = str(hook["url"]).rsplit("/", 1)[1]
         assert role in ROLES, hook["url"]

@@ -12,8 +12,10 @@ from pathlib import Path
 
 import pytest
 from alerting_support import alert, render_config
+from fake_sms import FakeSms
 from fake_zalo import FakeZalo
 from services import AlertmanagerServer, SmtpServer, WebhookReceiver
+from sms_support import SmsProcess, gateway_file
 from zalo_support import BACKOFF, AdapterProcess, webhook_group
 
 from alerts.alertmanager import AlertmanagerClient
@@ -98,13 +100,15 @@ def test_adapter_without_credentials_only_logs(tmp_path: Path) -> None:
         zalo.stop()
 
 
-def test_alertmanager_notifies_each_role_on_zalo(
+def test_alertmanager_notifies_each_role_on_zalo_and_sms(
     zalo: FakeZalo, adapter: AdapterProcess, tmp_path: Path
 ) -> None:
     """An escalation_2 alert of DEPT_LAND reaches, through a real Alertmanager, the land
-    desk, the land head and the director on Zalo — and nobody else."""
-    hooks, smtp = WebhookReceiver(), SmtpServer()
-    config = render_config(tmp_path / "config", hooks.url, adapter.url, smtp.port)
+    desk, the land head and the director on Zalo — and nobody else; and, through the SMS
+    adapter with its own webhook token, the two people who chose SMS, once each."""
+    hooks, smtp, gateway = WebhookReceiver(), SmtpServer(), FakeSms()
+    sms = SmsProcess(tmp_path / "sms", gateway_file(tmp_path / "gw.toml", gateway.url))
+    config = render_config(tmp_path / "config", hooks.url, adapter.url, smtp.port, sms_url=sms.url)
     am = AlertmanagerServer(config, tmp_path / "am")
     try:
         firing = FiringSet("http://dossiers.test", timedelta(minutes=5))
@@ -112,14 +116,22 @@ def test_alertmanager_notifies_each_role_on_zalo(
         assert change.postable is not None
         AlertmanagerClient(am.url).post([change.postable])
         want = {"zuid-land-desk", "zuid-land-head", "zuid-director"}
+        phones = ["84912345678", "84987654321"]
         deadline = time.monotonic() + 60
-        while {c.user_id for c in zalo.delivered} != want and time.monotonic() < deadline:
+        while time.monotonic() < deadline and (
+            {c.user_id for c in zalo.delivered} != want
+            or sorted(r.fields["msisdn"] for r in gateway.delivered) != phones
+        ):
             time.sleep(0.2)
         time.sleep(1)  # anything extra would have arrived by now
         assert sorted(c.user_id for c in zalo.delivered) == sorted(want)
         assert zalo.problems == []
         assert all("HS-9" in c.text for c in zalo.delivered)
+        assert sorted(r.fields["msisdn"] for r in gateway.delivered) == phones
+        assert all("HS-9" in r.fields["message"] for r in gateway.delivered)
     finally:
         am.stop()
+        sms.stop()
+        gateway.stop()
         hooks.stop()
         smtp.stop()

@@ -4,7 +4,6 @@ body's shape, the per-recipient rate limit and digest, and the webhook secret ch
 from __future__ import annotations
 
 import asyncio
-import copy
 import hashlib
 import os
 import unicodedata
@@ -12,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from zalo_support import RECIPIENTS, webhook_group
+from zalo_support import RECIPIENTS, many_alerts, webhook_group
 
 from alerts.webhook_auth import SecretError, SecretFile, check_authorization, read_secret
 from alerts.zalo import (
@@ -81,15 +80,9 @@ def test_link_keeps_only_plain_http_urls(url: str, kept: bool) -> None:
 
 
 def group_of(n: int, truncated: int = 0) -> dict[str, Any]:
-    group = webhook_group("DEPT_LAND", "HS-0", "overdue")
-    template = group["alerts"][0]
-    group["alerts"] = []
-    for i in range(n):
-        a = copy.deepcopy(template)
-        a["annotations"]["summary"] = f"Hồ sơ HS-{i} đã quá hạn tại DEPT_LAND"
-        a["annotations"]["dossier_url"] = f"http://dossiers.test/dossiers/HS-{i}"
-        a["fingerprint"] = f"f{i}"
-        group["alerts"].append(a)
+    group = many_alerts(
+        n, "Hồ sơ HS-{i} đã quá hạn tại DEPT_LAND", "http://dossiers.test/dossiers/HS-{i}"
+    )
     group["truncatedAlerts"] = truncated
     return group
 

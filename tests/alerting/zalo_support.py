@@ -3,6 +3,7 @@ Alertmanager posts, and a webhook receiver that records the Authorization header
 
 from __future__ import annotations
 
+import copy
 import json
 import os
 import subprocess
@@ -58,6 +59,9 @@ class AdapterProcess:
     """`python -m streams.cli.alerts zalo-adapter` (= `dossierwatch zalo-adapter`), given the
     webhook secret in a file (`secret`), or run with --insecure-no-auth (`secret` None)."""
 
+    prefix = "zalo"
+    """The first part of the adapter's webhook paths."""
+
     def __init__(
         self,
         zalo: FakeZalo,
@@ -67,6 +71,7 @@ class AdapterProcess:
         seed: bool = False,
         secret: str | None = ZALO_WEBHOOK_TOKEN,
         extra: Sequence[str] = (),
+        recipients: str = RECIPIENTS,
     ) -> None:
         self.tokens = workdir / "zalo-tokens.json"
         self.secret = secret
@@ -78,8 +83,8 @@ class AdapterProcess:
             env |= {"ZALO_OA_ACCESS_TOKEN": "AT-1", "ZALO_OA_REFRESH_TOKEN": "RT-1"}
         else:
             self.tokens.write_text(json.dumps({"access_token": "AT-1", "refresh_token": "RT-1"}))
-        recipients = workdir / "zalo-recipients.toml"
-        recipients.write_text(RECIPIENTS)
+        recipients_file = workdir / "zalo-recipients.toml"
+        recipients_file.write_text(recipients)
         self.secret_file = workdir / "webhook-token"
         if secret is not None:
             write_token(self.secret_file, secret)
@@ -95,7 +100,7 @@ class AdapterProcess:
             "--port",
             str(self.port),
             "--recipients",
-            str(recipients),
+            str(recipients_file),
             "--token-file",
             str(self.tokens),
             "--app-id",
@@ -138,7 +143,7 @@ class AdapterProcess:
             return Answer(err.code, dict(err.headers), err.read())
 
     def notify(self, role: str, group: dict[str, Any], *, token: object = _DEFAULT) -> int:
-        return self.post(f"/zalo/{role}", json.dumps(group).encode(), token=token).status
+        return self.post(f"/{self.prefix}/{role}", json.dumps(group).encode(), token=token).status
 
     def metric(self, name: str, **labels: str) -> float:
         """The value of one sample on /metrics (0 when absent)."""
@@ -156,6 +161,20 @@ class AdapterProcess:
     def stop(self) -> None:
         self.proc.terminate()
         self.proc.wait(20)
+
+
+def start_error(workdir: Path, command: str, *args: str) -> str:
+    """What `dossierwatch <command>` says on stderr when it refuses to start (it must)."""
+    secret = write_token(workdir / "start-secret", ZALO_WEBHOOK_TOKEN)
+    cmd = [sys.executable, "-m", "streams.cli.alerts", command, "--secret-file", str(secret)]
+    done = subprocess.run(
+        [*cmd, *args, "--port", "0"],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
+    assert done.returncode != 0, done.stderr
+    return done.stderr
 
 
 def webhook_group(
@@ -187,6 +206,23 @@ def webhook_group(
             }
         ],
     }
+
+
+def many_alerts(
+    n: int, summary: str, url: str, *, unit: str = "DEPT_LAND", level: str = "overdue"
+) -> dict[str, Any]:
+    """One notification of `n` alerts; `summary` and `url` are formatted with {i}."""
+    group = webhook_group(unit, "HS-0", level)
+    template = group["alerts"][0]
+    group["alerts"] = []
+    for i in range(n):
+        a = copy.deepcopy(template)
+        a["labels"]["dossier"] = f"HS-{i}"
+        a["annotations"]["summary"] = summary.format(i=i)
+        a["annotations"]["dossier_url"] = url.format(i=i)
+        a["fingerprint"] = f"f{i}"
+        group["alerts"].append(a)
+    return group
 
 
 class HeaderRecorder:

@@ -43,7 +43,7 @@ EIGHT_MIB = 8 * 1024 * 1024
 # Services that must report their health (depends_on ... service_healthy relies on it).
 MUST_HAVE_HEALTHCHECK = ("kafka", "prometheus", "alertmanager", "grafana")
 # Subcommands the compose file runs from the project image.
-SUBCOMMANDS_RUN = ("worker", "simulate", "bridge", "zalo-adapter")
+SUBCOMMANDS_RUN = ("worker", "simulate", "bridge", "zalo-adapter", "sms-adapter")
 
 _VARIABLE = re.compile(
     r"\$(?:(?P<escaped>\$)"
@@ -314,7 +314,8 @@ def test_no_secret_is_written_in_the_compose_file() -> None:
 
 
 def test_the_compose_file_runs_the_expected_subcommands() -> None:
-    """Two or more workers, a simulator, the bridge and the Zalo adapter run from the image."""
+    """Two or more workers, a simulator, the bridge and the Zalo and SMS adapters run from
+    the image."""
     used = [command_of(SERVICES[n])[0] for n in PROJECT_SERVICES]
     for sub in SUBCOMMANDS_RUN:
         assert sub in used, f"no service runs `dossierwatch {sub}`"
@@ -504,7 +505,9 @@ def test_alertmanager_endpoints_on_compose_services_use_their_ports() -> None:
     for host, port in endpoints:
         if host in SERVICES:
             assert int(port) in listening_ports(host), f"{host}:{port}: {host} listens elsewhere"
-    assert "zalo-adapter" in {host for host, _ in endpoints}, "no receiver uses the Zalo adapter"
+    hosts = {host for host, _ in endpoints}
+    assert "zalo-adapter" in hosts, "no receiver uses the Zalo adapter"
+    assert "sms-adapter" in hosts, "no receiver uses the SMS adapter"
 
 
 def test_grafana_is_provisioned_with_prometheus_and_the_dashboards_folder() -> None:
