@@ -135,46 +135,36 @@ def _from_log(args: argparse.Namespace, period: Period) -> Report:
     """Replay the log up to the period's end, judge what is open then, count."""
     from streams.core.calendar import to_iso
     from streams.core.clock import graces
-    from streams.core.engine import Engine
     from streams.eventlogs.formats import guess_format
     from streams.eventlogs.logs import LogFormatError
-    from streams.replay.run import replay_file
-    from streams.reports.figures import build_report, finished_at, period_counts
+    from streams.replay.period import replay_period
+    from streams.reports.figures import build_report
 
     book, names = policy_book_with_catalog(args.policy, args.catalog)
     try:
         fmt = args.log_format or guess_format(args.file)
     except LogFormatError:
         raise CommandError(f"{args.file}: cannot tell its format; give --log-format") from None
-    # A finished dossier leaves the engine `retention` after its last event: long enough
-    # that every one finished in the period is still there at its end (a closed one's
-    # last event may precede its closure by the supplement window).
-    wait = max(p.supplement_wait_days for p in book.policies)
-    engine = Engine(book, retention_days=period.days + wait + 7)
     with log_errors(args.file):
-        replay = replay_file(
+        found = replay_period(
             args.file,
+            period.start,
+            period.end,
+            book=book,
             fmt=fmt,
             mapping=mapping_from(args),
-            engine=engine,
             skip_invalid=args.skip_invalid,
             grace=graces(dict(args.grace or ()), args.default_grace),
             timezone=args.timezone,
-            before=period.end,
-            keep=lambda d: (finished_at(d, book) or 0) >= period.start,
         )
-    first, last = replay.summary.first, replay.summary.last
-    if first is None or last is None:
+    if found.first is None or found.last is None:
         raise CommandError(f"{args.file}: no events")
-    if last < period.start or first >= period.end:
+    if not found.covers(period.start, period.end):
         raise CommandError(
-            f"{args.file}: its events run from {to_iso(first)} to {to_iso(last)},"
+            f"{args.file}: its events run from {to_iso(found.first)} to {to_iso(found.last)},"
             f" outside the period {period.label}"
         )
-    as_of = min(period.end, last)
-    replay.finish(as_of)
-    counts = period_counts(engine.states(), period.start, as_of, book)
-    return build_report(counts, period, as_of, source=args.file, catalog=names)
+    return build_report(found.counts, period, found.as_of, source=args.file, catalog=names)
 
 
 def _from_api(args: argparse.Namespace, period: Period) -> Report:
