@@ -56,7 +56,17 @@ def find_fonts(path: str | None = None) -> Fonts:
         )
         raise FontMissing(f"no font for the PDF: {regular} not found; {hint}")
     bold = regular.with_name(f"{regular.stem}-Bold{regular.suffix}")
-    return Fonts(regular, bold if bold.is_file() else regular)
+    fonts = Fonts(regular, bold if bold.is_file() else regular)
+    _embed(FPDF(), fonts)  # a file that is no font fails now, not after the work
+    return fonts
+
+
+def _embed(pdf: FPDF, fonts: Fonts) -> None:
+    try:
+        pdf.add_font(FAMILY, "", str(fonts.regular))
+        pdf.add_font(FAMILY, "B", str(fonts.bold))
+    except Exception as err:  # fontTools' many errors for a file that is no font
+        raise FontMissing(f"cannot use {fonts.regular} as a font: {err}") from None
 
 
 class _Document(FPDF):
@@ -72,11 +82,7 @@ def write_pdf(report: Report, out: IO[bytes], fonts: Fonts) -> None:
     pdf = _Document(orientation="L", unit="mm", format="A4")
     pdf.set_margins(10, 10, 10)
     pdf.set_auto_page_break(True, margin=14)
-    try:
-        pdf.add_font(FAMILY, "", str(fonts.regular))
-        pdf.add_font(FAMILY, "B", str(fonts.bold))
-    except Exception as err:  # fontTools' many errors for a file that is no font
-        raise FontMissing(f"cannot use {fonts.regular} as a font: {err}") from None
+    _embed(pdf, fonts)
     pdf.set_title(title_lines(report)[0])
     pdf.add_page()
     _heading(pdf, report)

@@ -266,6 +266,7 @@ def test_rows_balance_and_each_month_opens_with_the_last_ones_close(specs: list[
         (["--period", "2025-10", "--format", "docx"], "argument --format"),
         (["--period", "2025-10", "--output", "r.docx"], "cannot tell the format from 'r.docx'"),
         (["--period", "2025-10", "--font", "/nonexistent.ttf", "--format", "pdf"], "no font"),
+        (["--period", "2025-10", "--font", __file__, "--format", "pdf"], "as a font"),
         (["--period", "2025-10", "--api", "http://127.0.0.1:9"], "not both"),
         (["--period", "2025-12"], "outside the period 2025-12"),
         (["--period", "2025-10", "--log-format", "xes"], "october.jsonl"),
