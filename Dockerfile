@@ -1,5 +1,5 @@
 # The DossierWatch image: one image, one console script, one subcommand per container
-# (`worker`, `simulate`, `bridge`, `zalo-adapter`, `publish`, `replay`, ...).
+# (`worker`, `simulate`, `bridge`, `zalo-adapter`, `publish`, `replay`, `report`, ...).
 #
 #   docker build -t dossierwatch .
 #   docker run --rm dossierwatch replay --help
@@ -45,6 +45,12 @@ ENV PATH=/opt/dossierwatch/bin:$PATH \
     PYTHONUNBUFFERED=1 \
     PYTHONDONTWRITEBYTECODE=1 \
     DOSSIERWATCH_DATA_DIR=/data
+
+# DejaVu Sans for `dossierwatch report --format pdf`: Vietnamese needs a Unicode TrueType
+# font, and the slim base has none.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends fonts-dejavu-core \
+    && rm -rf /var/lib/apt/lists/*
 
 # A fixed non-root uid/gid, so volume ownership is predictable across rebuilds.
 # /data (the worker's RocksDB tables) is created here and owned by that user: a named

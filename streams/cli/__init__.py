@@ -26,6 +26,7 @@ COMMANDS = (
     "streams.cli.producers",
     "streams.cli.alerts",
     "streams.cli.ingest",
+    "streams.cli.report",
 )
 """The modules that each register their subcommands (`register(subparsers)`)."""
 

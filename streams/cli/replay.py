@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import tzinfo
 from typing import IO, Any
 
@@ -62,21 +64,18 @@ def cmd_replay(args: argparse.Namespace) -> int:
             (sys.stderr if args.alerts == "-" else sys.stdout).write(format_alert(a) + "\n")
 
     try:
-        result = run_replay(
-            args.file,
-            fmt=args.format,
-            mapping=mapping_from(args),
-            book=book,
-            emit=emit,
-            skip_invalid=args.skip_invalid,
-            until=args.until,
-            grace=graces(dict(args.grace or ()), args.default_grace),
-            timezone=args.timezone,
-        )
-    except LogFormatError as err:
-        raise CommandError(str(err)) from None
-    except OSError as err:
-        raise CommandError(f"{args.file}: {err.strerror or err}") from None
+        with log_errors(args.file):
+            result = run_replay(
+                args.file,
+                fmt=args.format,
+                mapping=mapping_from(args),
+                book=book,
+                emit=emit,
+                skip_invalid=args.skip_invalid,
+                until=args.until,
+                grace=graces(dict(args.grace or ()), args.default_grace),
+                timezone=args.timezone,
+            )
     finally:
         if sink is not None and sink is not sys.stdout.buffer:
             sink.close()
@@ -120,10 +119,10 @@ def time_zone(text: str) -> tzinfo:
         raise argparse.ArgumentTypeError(str(err)) from None
 
 
-def add_format_options(p: argparse.ArgumentParser) -> None:
-    """--format and --timezone, shared with `publish`."""
+def add_format_options(p: argparse.ArgumentParser, *, flag: str = "--format") -> None:
+    """--format (or `flag`) and --timezone, shared with `publish` and `report`."""
     p.add_argument(
-        "--format",
+        flag,
         choices=FORMATS,
         help="default: by file extension; a source's name (dvcqg, opencps, bhxh) reads JSON"
         " Lines of that system's payloads, one request body a line (docs/adapters.md)",
@@ -138,13 +137,11 @@ def add_format_options(p: argparse.ArgumentParser) -> None:
     )
 
 
-def register(sub: Any) -> None:
-    p = sub.add_parser("replay", help="run the detection rules over a log file (JSONL, CSV, XES)")
-    p.add_argument(
-        "file",
-        help="JSONL (CloudEvents or a source's payloads), CSV or XES event log, plain or gzip",
-    )
-    add_format_options(p)
+def add_log_options(p: argparse.ArgumentParser, *, format_flag: str = "--format") -> None:
+    """How a log file is read and judged: its format and time zone, the policies, what
+    to do with invalid events, allowed lateness, the mapping of XES/CSV attributes and the
+    catalogue (`replay`, and `report` over a log, which names its format `--log-format`)."""
+    add_format_options(p, flag=format_flag)
     p.add_argument(
         "--policy",
         action="append",
@@ -152,6 +149,34 @@ def register(sub: Any) -> None:
         help="policy file (repeat for several effective dates; default: built-in "
         f"{', '.join(BUILTIN_POLICIES)})",
     )
+    p.add_argument(
+        "--skip-invalid",
+        action="store_true",
+        help="count and skip invalid events (with their reason) instead of stopping at the first",
+    )
+    add_grace_options(p)
+    add_mapping_options(p)
+    add_catalog_option(p)
+
+
+@contextmanager
+def log_errors(path: str) -> Iterator[None]:
+    """A bad or unreadable log as one line (exit 2)."""
+    try:
+        yield
+    except LogFormatError as err:
+        raise CommandError(str(err)) from None
+    except OSError as err:
+        raise CommandError(f"{path}: {err.strerror or err}") from None
+
+
+def register(sub: Any) -> None:
+    p = sub.add_parser("replay", help="run the detection rules over a log file (JSONL, CSV, XES)")
+    p.add_argument(
+        "file",
+        help="JSONL (CloudEvents or a source's payloads), CSV or XES event log, plain or gzip",
+    )
+    add_log_options(p)
     p.add_argument("--alerts", metavar="PATH", help="write alerts as JSON Lines ('-' for stdout)")
     p.add_argument("--report", metavar="PATH", help="write the JSON report here")
     p.add_argument(
@@ -163,18 +188,10 @@ def register(sub: Any) -> None:
     p.add_argument("--quiet", action="store_true", help="no alert lines, only the summary")
     p.add_argument("--show-resolved", action="store_true", help="print resolutions too")
     p.add_argument(
-        "--skip-invalid",
-        action="store_true",
-        help="count and skip invalid events (with their reason) instead of stopping at the first",
-    )
-    p.add_argument(
         "--until",
         type=instant,
         metavar="INSTANT",
         help="judge dossiers still open as of this instant (default: the last event's time;"
         " the report says which it used)",
     )
-    add_grace_options(p)
-    add_mapping_options(p)
-    add_catalog_option(p)
     p.set_defaults(func=cmd_replay)

@@ -31,7 +31,7 @@ from streams.contract.events import DossierEvent, encode_event
 from streams.core.boundary import Reject, admitted, take_event
 from streams.core.calendar import to_instant, to_iso
 from streams.core.clock import SourceClocks
-from streams.core.dossier import FINISHED, OPEN
+from streams.core.dossier import FINISHED, OPEN, Dossier
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
 from streams.eventlogs.adapters import ADAPTERS, InvalidPayload, adapted_lines
@@ -64,15 +64,25 @@ class Replay:
         grace: Callable[[str], int] = lambda _: 0,
         skip_invalid: bool = False,
         path: str = "",
+        before: int | None = None,
+        keep: Callable[[Dossier], bool] | None = None,
     ) -> None:
         self.engine = engine
         self.emit = emit
         self.summary = Summary()
         self.log_events = 0  # records read from the file (a trace event may map to several)
+        self.seconds = 0.0  # spent reading the file (`replay_file`)
         # A file is a backlog that is never caught up: the clocks follow event time only.
         self.clocks = SourceClocks(settle=0, grace=grace, held=True)
         self.skip_invalid = skip_invalid
         self.path = path
+        # The log as it stood at `before`: later events are read (the log's span says
+        # where it ends) but not applied.  A report of a past period needs the states
+        # at its end, not at the log's.
+        self.before = before
+        # Which finished cases of a log grouped by case stay in the engine (by default
+        # none: nothing can happen to them any more, and a large log would fill memory).
+        self.keep = keep
 
     def _take(self, alerts: list[Alert]) -> None:
         s = self.summary
@@ -122,6 +132,8 @@ class Replay:
             self.log_events += 1
             t = to_instant(event.time)
             self._seen(t)
+            if self.before is not None and t >= self.before:
+                continue
             source = event.source
             clocks.read(source, t, 0.0)
             judge = clocks.judge(source, 0.0)
@@ -142,13 +154,15 @@ class Replay:
             for e in trace_events(trace, mapping, path):
                 t = to_instant(e.time)
                 self._seen(t)
+                if self.before is not None and t >= self.before:
+                    continue
                 alerts = take_event(engine, e)
                 if isinstance(alerts, Reject):
                     self._reject(alerts, trace.line)
                     continue
                 self._take(alerts)
             d = engine.dossiers.get(trace.case_id)
-            if d is not None and d.status in FINISHED:
+            if d is not None and d.status in FINISHED and not (self.keep and self.keep(d)):
                 engine.forget(trace.case_id)
 
     def finish(self, until: int | None = None) -> int | None:
@@ -337,12 +351,53 @@ def run_replay(
     last event time).  `timezone`: what a CSV timestamp without an offset is read in
     (None: such a timestamp is an error)."""
     fmt = fmt or guess_format(path)
+    replay = replay_file(
+        path,
+        fmt=fmt,
+        mapping=mapping,
+        engine=Engine(book),
+        emit=emit,
+        skip_invalid=skip_invalid,
+        progress=progress,
+        grace=grace,
+        timezone=timezone,
+    )
+    started = time.perf_counter()
+    judged = replay.finish(until)
+    return report(
+        replay,
+        path=path,
+        fmt=fmt,
+        seconds=replay.seconds + time.perf_counter() - started,
+        until=judged,
+        stated=until is not None,
+    )
+
+
+def replay_file(
+    path: str,
+    *,
+    fmt: str | None = None,
+    mapping: Mapping | None = None,
+    engine: Engine,
+    emit: Callable[[Alert], None] = lambda a: None,
+    skip_invalid: bool = False,
+    progress: IO[str] | None = None,
+    grace: Callable[[str], int] = lambda _: 0,
+    timezone: tzinfo | None = None,
+    before: int | None = None,
+    keep: Callable[[Dossier], bool] | None = None,
+) -> Replay:
+    """Read one file through `engine`; the replay, its open dossiers not judged yet
+    (`Replay.finish`).  `before`, `keep`: see `Replay`.  Raises LogFormatError."""
+    fmt = fmt or guess_format(path)
     if fmt not in FORMATS:
         raise LogFormatError(f"unknown format {fmt!r} (known: {', '.join(FORMATS)})", path=path)
-    engine = Engine(book)
-    replay = Replay(engine, emit, grace=grace, skip_invalid=skip_invalid, path=path)
+    replay = Replay(
+        engine, emit, grace=grace, skip_invalid=skip_invalid, path=path, before=before, keep=keep
+    )
     bar = Progress(progress or sys.stderr, path, fmt)
-    started = time.perf_counter()
+    started = time.perf_counter()  # after the bar's counting pass, which is no replay
     try:
         mapping = mapping or Mapping()
         if fmt == "jsonl":
@@ -359,17 +414,10 @@ def run_replay(
             if mapping.unit_attr_named:
                 traces = with_unit_attr(traces, mapping, path)
             replay.traces(_cases(traces, bar), mapping, path)
-        judged = replay.finish(until)
     finally:
         bar.close()
-    return report(
-        replay,
-        path=path,
-        fmt=fmt,
-        seconds=time.perf_counter() - started,
-        until=judged,
-        stated=until is not None,
-    )
+    replay.seconds = time.perf_counter() - started
+    return replay
 
 
 _T = TypeVar("_T")

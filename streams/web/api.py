@@ -1,4 +1,5 @@
-"""The query API: one dossier, per-unit lists, the ping-pong list and the board.
+"""The query API: one dossier, per-unit lists, the ping-pong list, the board and the
+period's report.
 
 A worker holds only the dossiers of its own partitions.  A dossier request goes to the
 worker that owns the dossier's partition (Faust's router).  A list request is answered
@@ -29,6 +30,8 @@ from streams.core.calendar import to_iso
 from streams.core.dossier import Dossier
 from streams.core.policy import PolicyBook
 from streams.core.store import StoredStateError, unpack
+from streams.reports.figures import build_report, merge_counts, period_counts, report_json
+from streams.reports.periods import PeriodError, judged_until, parse_period
 from streams.web import unit_model as um
 from streams.web import views_model as vm
 from streams.web.dossier_model import unit_path
@@ -351,5 +354,39 @@ def register_api(app: Any, *, table: Any, settings: Any, book: PolicyBook, core:
         body["as_of"] = to_iso(now)
         body["freshness"] = api.freshness()
         return web.json({**body, "partial": partial})
+
+    @app.page("/api/report")  # type: ignore[untyped-decorator]
+    async def report(web: View, request: Request) -> Response:
+        # The period's figures per unit, as `dossierwatch report --api` writes them.
+        try:
+            period = parse_period(request.query.get("period", ""))
+            as_of = judged_until(period, api.now())
+        except PeriodError as err:
+            return web.json({"error": str(err)}, status=400)
+
+        async def share(request: Request) -> Any:
+            units = _units(request)
+
+            def compute(ds: list[Dossier]) -> Any:
+                # A unit head's report has their units' rows only, as their board does.
+                mine = ds if units is None else [d for d in ds if d.unit in units]
+                return period_counts(mine, period.start, as_of, book)
+
+            return await api.share(compute)
+
+        if _is_local(request):
+            return web.json(await share(request))
+        shares, partial = await api.gather(request, share)
+        found = build_report(
+            merge_counts(shares),
+            period,
+            as_of,
+            source="dossierwatch worker",
+            catalog=catalog,
+            partial=partial,
+        )
+        body = report_json(found)
+        body["retention_days"] = settings.retention_days
+        return web.json(body)
 
     return api

@@ -26,6 +26,8 @@ from streams.contract.alerts import Alert
 from streams.core.calendar import DAY, to_iso
 from streams.core.engine import Engine
 from streams.core.policy import PolicyBook
+from streams.reports.figures import build_report, period_counts, report_json
+from streams.reports.periods import PeriodError, judged_until, parse_period
 from streams.web import unit_model as um
 from streams.web import unit_page
 from streams.web import views_model as vm
@@ -85,7 +87,7 @@ class DemoSite:
         units = self._units(environ)
         try:
             return self._dispatch(path, query, units)
-        except vm.BadRequest as err:
+        except (vm.BadRequest, PeriodError) as err:
             return _json("400 Bad Request", {"error": str(err)})
 
     def _dispatch(self, path: str, query: dict[str, str], units: vm.Units) -> Reply:
@@ -98,6 +100,8 @@ class DemoSite:
             return "200 OK", [("Content-Type", kind), ("Cache-Control", "no-store")], text.encode()
         if path == "/api/board":
             return self.board(query, units)
+        if path == "/api/report":
+            return self.report(query, units)
         if path == "/api/ping-pong":
             return self.ping_pong(query, units)
         if path == unit_page.STYLESHEET:
@@ -159,6 +163,24 @@ class DemoSite:
         body["as_of"] = to_iso(now)
         body["freshness"] = self.freshness()
         return _json("200 OK", {**body, "partial": False})
+
+    def report(self, query: dict[str, str], units: vm.Units) -> Reply:
+        """The period's figures per unit (`dossierwatch report --api`)."""
+        period = parse_period(query.get("period", ""))
+        with self.lock:
+            now = self.engine.now
+            if now is None:
+                return _not_yet()
+            as_of = judged_until(period, now)
+            states = self.engine.states()
+            mine = states if units is None else (d for d in states if d.unit in units)
+            counts = period_counts(mine, period.start, as_of, self.book)
+        found = build_report(
+            counts, period, as_of, source="dossierwatch demo", catalog=self.catalog
+        )
+        body = report_json(found)
+        body["retention_days"] = self.engine.retention // DAY
+        return _json("200 OK", body)
 
     def freshness(self) -> vm.Json:
         last_event, last_tick, started = self.heartbeat()

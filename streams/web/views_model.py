@@ -35,9 +35,10 @@ from streams.core.dossier import (
     WITHDRAWN,
     Dossier,
 )
-from streams.core.figures import on_time_766, step_scores, timeliness
+from streams.core.figures import step_scores, timeliness
 from streams.core.policy import PolicyBook
 from streams.dashboard.summary import NO_UNIT, TOTAL, UnitRow, classify, totals, unit_board
+from streams.reports.figures import PERIOD_COLUMNS, merge_counts, on_time_rate, period_counts
 
 Json = dict[str, Any]
 
@@ -347,18 +348,6 @@ def paginate(items: Sequence[Json], page: int, size: int, total: int | None = No
 
 # ---- the board --------------------------------------------------------------------
 
-PERIOD_COLUMNS: Mapping[str, tuple[str, str]] = {
-    "carried_over": ("Số đầu kỳ", "Open at the start of the period"),
-    "received": ("Tiếp nhận trong kỳ", "Received in the period"),
-    "finished_early": ("Đã xử lý – Sớm hạn", "Finished early"),
-    "finished_on_time": ("Đã xử lý – Đúng hạn", "Finished on time"),
-    "finished_late": ("Đã xử lý – Trễ hạn", "Finished late"),
-    "open_not_due": ("Đang xử lý – Chưa đến hạn", "Open, not yet due, at the end"),
-    "open_overdue": ("Đang xử lý – Quá hạn", "Open and overdue at the end"),
-    "returned": ("Trả lại", "Returned (supplement never came)"),
-    "withdrawn": ("Rút", "Withdrawn by the citizen"),
-}
-
 HOW_COMPUTED = (
     "Each dossier is counted in the unit holding it now (or that finished it), so each row"
     " balances: carried_over + received = the five finished/returned/withdrawn columns"
@@ -368,11 +357,13 @@ HOW_COMPUTED = (
     " on it, late = after the due instant or more than one supplement request (Decision"
     " 766).  open_*: received before the end and not finished by then; overdue when the"
     " current due date is before the end (a dossier waiting for documents is not due)."
-    "  returned: closed in the period because the supplement never came (the instant is"
-    " its last event).  withdrawn: withdrawn in the period.  on_time_rate_766: (finished"
+    "  returned: closed in the period because the supplement never came (at the end of"
+    " its supplement window).  withdrawn: withdrawn in the period.  on_time_rate_766: (finished"
     " early + on time, and open dossiers not overdue with at most one supplement request)"
     " / (finished + open), as the dossierwatch_handled_dossiers metric counts it (the same"
-    " number over the same period: days=30 is the metric's last 30 days)."
+    " number over the same period: days=30 is the metric's last 30 days).  ping_pong,"
+    " consulted: of the row's dossiers, those sent back to a unit they had left, those"
+    " on which another unit's opinion was asked (at least once each)."
     "  Limits: only dossiers this deployment has seen, and finished dossiers are dropped"
     " retention_days after their last event, so older periods undercount."
 )
@@ -409,57 +400,6 @@ def _date_param(query: Mapping[str, str], name: str) -> date | None:
         raise BadRequest(f"{name} must be a date YYYY-MM-DD, got {raw!r}") from None
 
 
-def _finished_at(d: Dossier) -> int | None:
-    if d.status not in FINISHED:
-        return None
-    if d.x is not None and d.x.completed_at is not None:
-        return d.x.completed_at
-    return d.last_at  # closed by the timer: no completion instant is kept
-
-
-def period_counts(dossiers: Iterable[Dossier], start: int, end: int) -> dict[str, dict[str, int]]:
-    """Per unit: the period columns plus the two 766 inputs (handled, handled_on_time)."""
-    rows: dict[str, dict[str, int]] = {}
-    for d in dossiers:
-        if d.received_at is None or d.received_at >= end:
-            continue
-        finished = _finished_at(d)
-        if finished is not None and finished < start:
-            continue
-        row = rows.get(d.unit or NO_UNIT)
-        if row is None:
-            row = rows[d.unit or NO_UNIT] = dict.fromkeys(
-                (*PERIOD_COLUMNS, "handled", "handled_on_time"), 0
-            )
-        row["carried_over" if d.received_at < start else "received"] += 1
-        if finished is not None and finished < end:
-            if d.status == WITHDRAWN:
-                row["withdrawn"] += 1
-            elif d.status == CLOSED:
-                row["returned"] += 1
-            else:
-                kind = timeliness(d)
-                row[f"finished_{kind}"] += 1
-                row["handled"] += 1
-                row["handled_on_time"] += on_time_766(d, end)
-            continue
-        overdue = d.status != SUPPLEMENT and d.due is not None and d.due < end
-        row["open_overdue" if overdue else "open_not_due"] += 1
-        row["handled"] += 1
-        row["handled_on_time"] += on_time_766(d, end)
-    return rows
-
-
-def merge_counts(parts: Iterable[Mapping[str, Mapping[str, int]]]) -> dict[str, dict[str, int]]:
-    out: dict[str, dict[str, int]] = {}
-    for part in parts:
-        for unit, row in part.items():
-            acc = out.setdefault(unit, {})
-            for k, v in row.items():
-                acc[k] = acc.get(k, 0) + v
-    return out
-
-
 def board_counts(
     dossiers: Iterable[Dossier], book: PolicyBook, now: int, start: int, end: int
 ) -> Json:
@@ -471,7 +411,7 @@ def board_counts(
         r.unit: {k: v for k, v in asdict(r).items() if k != "unit"}
         for r in unit_board(ds, book, now)
     }
-    return {"live": live, "period": period_counts(ds, start, end)}
+    return {"live": live, "period": period_counts(ds, start, end, book)}
 
 
 def board_view(
@@ -494,7 +434,12 @@ def board_view(
     period = merge_counts(p["period"] for p in parts)
     first = (page - 1) * size
     table = [
-        {"unit": unit, "unit_name": unit_name(catalog, unit), **row, "on_time_rate_766": _rate(row)}
+        {
+            "unit": unit,
+            "unit_name": unit_name(catalog, unit),
+            **row,
+            "on_time_rate_766": on_time_rate(row),
+        }
         for unit, row in sorted(period.items())[first : first + size]
     ]
     total = dict(merge_counts([{TOTAL: r} for r in period.values()]).get(TOTAL, {}))
@@ -510,7 +455,12 @@ def board_view(
             "to": to_iso(end),
             "columns": {k: {"vi": vi, "en": en} for k, (vi, en) in PERIOD_COLUMNS.items()},
             "rows": table,
-            "total": {"unit": TOTAL, "unit_name": None, **total, "on_time_rate_766": _rate(total)},
+            "total": {
+                "unit": TOTAL,
+                "unit_name": None,
+                **total,
+                "on_time_rate_766": on_time_rate(total),
+            },
             "how_computed": HOW_COMPUTED,
         },
         "by_unit": {
@@ -540,7 +490,7 @@ def by_unit(live: Sequence[UnitRow], period: Mapping[str, Mapping[str, int]]) ->
 def _wall_row(live: UnitRow, period: Mapping[str, int], catalog: Catalog | None) -> Json:
     """A unit's row of the wallboard: live counts, finishes in the period, 766 rate."""
     figures = {k: period.get(k, 0) for k in WALL_PERIOD}
-    return {**_named(asdict(live), catalog), **figures, "on_time_rate_766": _rate(figures)}
+    return {**_named(asdict(live), catalog), **figures, "on_time_rate_766": on_time_rate(figures)}
 
 
 def freshness(
@@ -584,8 +534,3 @@ def _named(row: Json, catalog: Catalog | None) -> Json:
     """A board row with its unit's name right after its code."""
     unit = row.pop("unit")
     return {"unit": unit, "unit_name": unit_name(catalog, unit), **row}
-
-
-def _rate(row: Mapping[str, int]) -> float | None:
-    handled = row.get("handled", 0)
-    return round(row.get("handled_on_time", 0) / handled, 4) if handled else None

@@ -125,6 +125,20 @@ def test_one_worker_answers_dossier_lists_and_errors(
     assert board["total"]["overdue"] == 3
     assert board["period"]["total"]["received"] == 3
 
+    # The report's figures are the board's period table for the same month; a unit head
+    # sees only the rows of the units they hold (B holds none of these).
+    status, report = w.get("/api/report?period=2025-09")
+    assert status == 200 and report["partial"] is False
+    _, september = w.get("/api/board?from=2025-09-01&to=2025-09-30")
+    counted = [{k: r[k] for k in r if k != "on_time_rate_766"} for r in report["rows"]]
+    assert counted == [{k: r[k] for k in counted[0]} for r in september["period"]["rows"]]
+    total = report["total"]
+    # The two 3-working-day dossiers are overdue by 30 September; PP-1 (30 days) is not.
+    assert (total["received"], total["open_overdue"], total["open_not_due"]) == (3, 2, 1)
+    status, theirs = w.get("/api/report?period=2025-09", role="unit:B")
+    assert status == 200 and theirs["rows"] == [] and theirs["total"]["received"] == 0
+    assert w.get("/api/report?period=2025-9")[0] == 400
+
     status, html = w.get("/wallboard", raw=True)
     assert status == 200 and "Quá hạn" in html and "Overdue" in html
     status, script = w.get("/static/wallboard.js", raw=True)

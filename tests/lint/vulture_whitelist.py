@@ -53,3 +53,13 @@ evicted
 _.evicted
 wakes
 _.wakes
+# The report's files (streams/reports): fpdf2 calls `footer` on every page; openpyxl's
+# cells, sheets and charts are configured by setting their attributes.
+_.footer
+_.freeze_panes
+_.border
+_.alignment
+_.number_format
+_.grouping
+_.tx
+_.solidFill

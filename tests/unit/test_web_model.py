@@ -151,7 +151,7 @@ def test_period_rows_balance_and_766_rate() -> None:
     ]
     engine, t = run(*stories, now="2025-09-20T10:00")
     start, end = vm.parse_period({"from": "2025-09-01", "to": "2025-09-19"}, t)
-    rows = vm.period_counts(states(engine), start, end)
+    rows = vm.period_counts(states(engine), start, end, engine.book)
     a = rows["A"]
     assert a["carried_over"] == 1 and a["received"] == 4
     assert (a["finished_early"], a["finished_on_time"], a["finished_late"]) == (1, 0, 1)

@@ -43,10 +43,19 @@ def expiry_earliest(d: Dossier, p: Policy) -> int | None:
 
 
 def expiry_due(d: Dossier, p: Policy) -> int | None:
-    """The end of the supplement window: a period in days (Civil Code arts 147–148), so
-    from the day after the request to 24:00 of its last day, moved to 24:00 of the next
-    working day when that day is off."""
-    if expiry_earliest(d, p) is None or d.x is None or d.x.supplement_at is None:
+    """When a dossier waiting for its supplement is closed (`supplement_window_end`)."""
+    if expiry_earliest(d, p) is None:
+        return None
+    return supplement_window_end(d, p)
+
+
+def supplement_window_end(d: Dossier, p: Policy) -> int | None:
+    """The end of the latest supplement window: a period in days (Civil Code arts
+    147–148), so from the day after the request to 24:00 of its last day, moved to 24:00
+    of the next working day when that day is off.  Also the instant a dossier closed for
+    want of its supplement was closed: the state keeps the request's instant, not the
+    closure's (the reports need it)."""
+    if d.x is None or d.x.supplement_at is None:
         return None
     return p.calendar.add_calendar_days(d.x.supplement_at, p.supplement_wait_days)
 
