@@ -43,6 +43,7 @@ from streams.core.calendar import to_iso
 from streams.core.dossier import OPEN, SUPPLEMENT, Dossier
 from streams.core.policy import PolicyBook
 from streams.dashboard.summary import NO_UNIT, classify
+from streams.reports.figures import merge_counts
 from streams.web import dossier_model as dm
 from streams.web import views_model as vm
 
@@ -393,7 +394,7 @@ def merge_shares(
     for s in shares:
         for k in COUNTS:
             counts[k] += s["counts"].get(k, 0)
-    merged = vm.merge_counts(s["officers"] for s in shares)
+    merged = merge_counts(s["officers"] for s in shares)
     worst = sorted(
         merged.items(), key=lambda o: (-o[1]["overdue"], -o[1]["near_due"], -o[1]["open"], o[0])
     )
