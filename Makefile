@@ -92,6 +92,7 @@ bench-pipeline: $(STAMP)
 	$(BIN)/python bench/live_vs_replay.py
 	$(BIN)/python bench/gateway_throughput.py
 	$(BIN)/python bench/scaling.py
+	$(BIN)/python bench/guarantees.py
 
 ## The compose stack's secrets, into ./secrets (git-ignored): tokens, keys, webhook tokens.
 secrets: $(STAMP)
