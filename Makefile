@@ -85,6 +85,7 @@ bench: $(STAMP)
 ## Through the real broker (starts it): throughput vs a bare agent, latency, breach lateness,
 ## live against replay.
 bench-pipeline: $(STAMP)
+	bash deploy/ensure-tools.sh
 	bash deploy/kafka/kafkactl.sh up
 	$(BIN)/python bench/pipeline_throughput.py
 	$(BIN)/python bench/pipeline_latency.py
