@@ -35,6 +35,7 @@ from __future__ import annotations
 import asyncio
 import os
 import time
+from collections.abc import AsyncIterator
 from typing import Any
 
 import faust
@@ -117,9 +118,14 @@ def create_app(
     t.dossiers.on_recover(vitals.guard("recovery", deadlines.recover))
     restore = RecoveryProgress()
 
-    @app.task  # type: ignore[untyped-decorator]
-    async def watch_the_restore() -> None:
-        await watch(app, restore)
+    async def watch_the_restore(_: Any) -> AsyncIterator[None]:
+        # Faust starts app tasks only once the first restore is over: the watch runs with
+        # the web server instead, which serves /health from the start.
+        task = asyncio.ensure_future(watch(app, restore))
+        yield
+        task.cancel()
+
+    app.web.web_app.cleanup_ctx.append(watch_the_restore)  # type: ignore[attr-defined]
 
     register_pages(app, s, registry, core, progress, vitals, gauges, restore)
     register_views(app, table=t.dossiers, core=core, settings=s, book=book)
