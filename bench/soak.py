@@ -2,12 +2,17 @@
 
     .venv/bin/python bench/soak.py [--minutes 30] [--rate 2000] [--plot soak.png]
 
-A producer sends `--rate` events/s (receipts of new dossiers, each followed by a
-transfer and an assignment, dated when sent, as a live source does) for `--minutes`
-to one worker with the RocksDB store and the default memory budget (--rocksdb-* flags,
-docs/operations.md); the worker's RSS (VmRSS of /proc/<pid>/status) is sampled every
-`--every` seconds.  The baseline is the RSS after the first `--warmup` minutes (start-up,
-caches and memtables filling); the figure is the growth from there to the end, and the
+A producer sends `--rate` events/s to one worker with the RocksDB store and the default
+memory budget (--rocksdb-* flags, docs/operations.md), each event dated when sent, as a
+live source does: first the receipts of `--population` dossiers, then, round and round,
+each one's assignment to its officer again (a handling system's periodic update).  The
+open dossiers, so the engine's deadline index, stay at the population once received,
+while every event rewrites a dossier's state in RocksDB (memtables filled and flushed,
+files compacted): what grows after the warm-up is what the stores keep, which the
+budget bounds.  (A load of ever new dossiers would measure the index instead, which
+grows by design: bench/memory_per_dossier.py.)  The worker's RSS (VmRSS of
+/proc/<pid>/status) is sampled every `--every` seconds.  The baseline is the RSS after
+the first `--warmup` minutes; the figure is the growth from there to the end, and the
 slope over the last half.  Target (issue #17): growth ≤ 10 % after the first 5 minutes
 over 30 minutes at 2,000 events/s.  `--plot PATH` draws RSS against time as a PNG
 (Pillow: axes, ticks, labels, the warm-up marked).
@@ -38,7 +43,6 @@ from PIL import Image, ImageDraw
 
 LOCAL = timezone(timedelta(hours=7))
 TARGET_GROWTH = 0.10
-STORY = ("dossier.received", "dossier.transferred", "dossier.assigned")
 
 
 def vm_rss(pid: int) -> int:
@@ -50,19 +54,21 @@ def vm_rss(pid: int) -> int:
     raise RuntimeError(f"no VmRSS for {pid}")
 
 
-def story_event(n: int) -> tuple[bytes, bytes]:
-    """The n-th event of the load: dossier n // 3, the (n % 3)-th step of its story."""
-    dossier, step = f"SK-{n // 3:09d}", n % 3
-    data: dict[str, object] = {
-        0: {"procedure": "P", "unit": "ONE_STOP", "time_limit": "15wd"},
-        1: {"from_unit": "ONE_STOP", "to_unit": "A", "reason": "for_handling"},
-        2: {"unit": "A", "officer": f"O-{n % 40}"},
-    }[step]
+def story_event(n: int, population: int) -> tuple[bytes, bytes]:
+    """The n-th event of the load: a receipt for each of the first `population`, then the
+    assignment of dossier n % population to its officer again."""
+    dossier = f"SK-{n % population:07d}"
+    if n < population:
+        kind = "dossier.received"
+        data: dict[str, object] = {"procedure": "P", "unit": "A", "time_limit": "15wd"}
+    else:
+        kind = "dossier.assigned"
+        data = {"unit": "A", "officer": f"O-{n % population % 40}"}
     body = {
         "specversion": "1.0",
-        "id": f"{dossier}-{step}",
+        "id": f"{dossier}-{n}",
         "source": "soak",
-        "type": STORY[step],
+        "type": kind,
         "time": datetime.now(LOCAL).isoformat(),
         "subject": dossier,
         "data": data,
@@ -70,14 +76,14 @@ def story_event(n: int) -> tuple[bytes, bytes]:
     return dossier.encode(), json.dumps(body).encode()
 
 
-def load(topic: str, rate: float, until: float, sent: list[int]) -> None:
+def load(topic: str, rate: float, population: int, until: float, sent: list[int]) -> None:
     """`rate` events/s until the monotonic instant `until`, paced per 10 ms slice."""
     producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=5, acks=1)
     n, started = 0, time.monotonic()
     while (now := time.monotonic()) < until:
         due = int((now - started) * rate)
         while n < due:
-            key, value = story_event(n)
+            key, value = story_event(n, population)
             producer.send(topic, key=key, value=value)
             n += 1
         sent[0] = n
@@ -141,6 +147,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--rate", type=float, default=2000.0, help="events per second")
+    parser.add_argument("--population", type=int, default=100_000, help="open dossiers")
     parser.add_argument("--warmup", type=float, default=5.0, help="minutes before the baseline")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--plot", type=Path, help="write the RSS chart here (PNG)")
@@ -160,7 +167,9 @@ def main() -> None:
         time.sleep(15)  # joined and assigned before the load starts
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
-        producer = threading.Thread(target=load, args=(topics["events"], args.rate, end, sent))
+        producer = threading.Thread(
+            target=load, args=(topics["events"], args.rate, args.population, end, sent)
+        )
         producer.start()
         while (now := time.monotonic()) < end:
             if worker.poll() is not None:
@@ -178,7 +187,8 @@ def main() -> None:
     slope = (half[-1][1] - half[0][1]) / max(half[-1][0] - half[0][0], 1) * 60 / 2**20
     mib = 2**20
     print(
-        f"one worker (RocksDB, default budget), {args.rate:,.0f} events/s for"
+        f"one worker (RocksDB, default budget), {args.population:,} open dossiers,"
+        f" {args.rate:,.0f} events/s for"
         f" {args.minutes:g} min ({sent[0]:,} sent), RSS every {args.every:g} s; logs: {workdir}"
     )
     print(
@@ -211,6 +221,7 @@ def main() -> None:
             "bench": "soak",
             "minutes": args.minutes,
             "rate": args.rate,
+            "population": args.population,
             "sent": sent[0],
             "rss_start_mib": round(samples[0][1] / mib, 1),
             "rss_baseline_mib": round(base / mib, 1),

@@ -51,8 +51,7 @@ evicted
 _.evicted
 wakes
 _.wakes
-# Read or called by Faust: the restore watch is an app task (registered by its decorator),
-# and a RocksDB store opens its databases with `rocksdb_options.as_options()`.
-watch_the_restore
+# Read or called by Faust: a RocksDB store opens its databases with
+# `rocksdb_options.as_options()`.
 as_options
 _.rocksdb_options
