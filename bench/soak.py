@@ -151,6 +151,11 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=5.0, help="minutes before the baseline")
     parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
     parser.add_argument("--plot", type=Path, help="write the RSS chart here (PNG)")
+    parser.add_argument(
+        "--worker-args",
+        default="",
+        help='more worker flags, e.g. "--rocksdb-memtables 32" (a smaller budget fills sooner)',
+    )
     args = parser.parse_args()
     if args.warmup >= args.minutes:
         parser.error("--warmup must be shorter than --minutes")
@@ -159,7 +164,12 @@ def main() -> None:
     prefix, topics = fresh_topics("soak")
     group = f"bench-soak-{uuid.uuid4().hex[:6]}"
     worker = start_worker(
-        prefix, group, workdir / "worker.log", store="rocksdb://", data_dir=workdir / "data"
+        prefix,
+        group,
+        workdir / "worker.log",
+        *args.worker_args.split(),
+        store="rocksdb://",
+        data_dir=workdir / "data",
     )
     samples: list[tuple[float, int]] = []
     sent = [0]
@@ -187,7 +197,8 @@ def main() -> None:
     slope = (half[-1][1] - half[0][1]) / max(half[-1][0] - half[0][0], 1) * 60 / 2**20
     mib = 2**20
     print(
-        f"one worker (RocksDB, default budget), {args.population:,} open dossiers,"
+        f"one worker (RocksDB, {args.worker_args or 'default budget'}),"
+        f" {args.population:,} open dossiers,"
         f" {args.rate:,.0f} events/s for"
         f" {args.minutes:g} min ({sent[0]:,} sent), RSS every {args.every:g} s; logs: {workdir}"
     )

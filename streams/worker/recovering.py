@@ -47,8 +47,9 @@ class RecoveryProgress:
     def observe(self, in_recovery: bool, remaining: int, now: float) -> str | None:
         """Take Faust's state at `now`; the line to log then, if any.
 
-        The total is the most ever left to read during this restore: the watch may first
-        look a moment after reading began, but only by a fraction of one poll."""
+        The total is the most ever left to read during this restore: what was read before
+        the watch's first look (a poll's worth at most, a few hundred records) is not
+        counted, since Faust keeps no offset the restore started from."""
         if in_recovery and remaining > 0:
             if self.started is None:
                 self.started, self.total = now, 0
