@@ -36,6 +36,7 @@ from typing import NamedTuple
 from kafka import KafkaConsumer, KafkaProducer
 from kafka_bench import (
     BOOTSTRAP,
+    BREACH_ONLY,
     delete_topics,
     end_offsets,
     ensure_broker,
@@ -47,13 +48,6 @@ from kafka_bench import (
 )
 
 LOCAL = timezone(timedelta(hours=7))
-POLICY = """
-[policy]
-name = "bench-breach-only"
-effective_from = 2000-01-01
-[deadline]
-warning_fractions = []
-"""
 
 
 def health(port: str) -> dict[str, object] | None:
@@ -142,7 +136,7 @@ def main() -> None:
     prefix, topics = fresh_topics("breach")
     logs = Path(tempfile.mkdtemp(prefix="dw-bench-"))
     policy = logs / "policy.toml"
-    policy.write_text(POLICY)
+    policy.write_text(BREACH_ONLY)
     group = f"bench-breach-{uuid.uuid4().hex[:6]}"
     worker = start_worker(prefix, group, logs / "worker.log", "--policy", str(policy))
     port = worker.args[worker.args.index("--web-port") + 1]  # type: ignore[union-attr]

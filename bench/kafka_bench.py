@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import json
 import os
 import socket
 import subprocess
 import sys
 import time
+import urllib.error
+import urllib.request
 import uuid
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from kafka import KafkaAdminClient, KafkaProducer
 from kafka.admin import NewTopic
@@ -29,7 +33,7 @@ def ensure_broker() -> None:
         subprocess.run(["bash", str(REPO / "deploy/kafka/kafkactl.sh"), "up"], check=True)
 
 
-def fresh_topics(tag: str) -> tuple[str, dict[str, str]]:
+def fresh_topics(tag: str, partitions: int = PARTITIONS) -> tuple[str, dict[str, str]]:
     """A prefix and the four topic names under it, created empty."""
     prefix = f"bench-{tag}-{uuid.uuid4().hex[:6]}-"
     names = {
@@ -42,7 +46,7 @@ def fresh_topics(tag: str) -> tuple[str, dict[str, str]]:
         )
     }
     admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
-    admin.create_topics([NewTopic(t, PARTITIONS, 1) for t in names.values()])
+    admin.create_topics([NewTopic(t, partitions, 1) for t in names.values()])
     admin.close()
     return prefix, names
 
@@ -72,13 +76,54 @@ def produce_all(topic: str, items: Iterable[tuple[bytes, bytes]]) -> int:
     return n
 
 
+BREACH_ONLY = """
+[policy]
+name = "bench-breach-only"
+effective_from = 2000-01-01
+[deadline]
+warning_fractions = []
+"""
+"""A bench policy with the deadline rules but no near-due warnings: every tick a breach."""
+
+
+def health(port: int) -> dict[str, Any] | None:
+    """A worker's /health answer, a 503's included (its body says "recovering" or
+    "dead"); None while nothing answers."""
+    try:
+        response = urllib.request.urlopen(f"http://127.0.0.1:{port}/health", timeout=2)
+    except urllib.error.HTTPError as err:
+        response = err
+    except OSError:
+        return None
+    with response:
+        try:
+            answer: dict[str, Any] = json.loads(response.read())
+        except ValueError:
+            return None
+    return answer
+
+
+def web_port(proc: subprocess.Popen[bytes]) -> int:
+    """The port a worker started by `start_worker` serves /health and /metrics on."""
+    args = list(proc.args)  # type: ignore[arg-type]
+    return int(args[args.index("--web-port") + 1])
+
+
 def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return int(s.getsockname()[1])
 
 
-def start_worker(prefix: str, app_id: str, log: Path, *extra: str) -> subprocess.Popen[bytes]:
+def start_worker(
+    prefix: str,
+    app_id: str,
+    log: Path,
+    *extra: str,
+    store: str = "memory://",
+    data_dir: Path | None = None,
+) -> subprocess.Popen[bytes]:
+    """A worker on the bench topics; `extra` flags come last, so they win (--log-level)."""
     cmd = [
         str(BIN),
         "worker",
@@ -89,9 +134,9 @@ def start_worker(prefix: str, app_id: str, log: Path, *extra: str) -> subprocess
         "--app-id",
         app_id,
         "--store",
-        "memory://",
+        store,
         "--data-dir",
-        f"/tmp/{app_id}",
+        str(data_dir or f"/tmp/{app_id}"),
         "--web-port",
         str(free_port()),
         "--log-level",

@@ -13,10 +13,12 @@ from streams.cli.common import (
     add_grace_options,
     count,
     policy_book_with_catalog,
+    positive,
 )
 from streams.infra.kafka_security import KafkaSecurityError, add_kafka_config_option
 from streams.infra.logs import configure_logging
 from streams.web.auth import AuthConfigError, Guard, TrustedProxy, new_token
+from streams.worker.rocksdb_budget import RocksDBBudget
 from streams.worker.settings import WorkerSettings
 
 
@@ -89,7 +91,83 @@ def register(sub: Any) -> None:
         help="stream time held back from judging on every source, for a transport that"
         " delivers events seconds late (default 0)",
     )
+    add_takeover_options(p)
+    add_rocksdb_options(p)
     p.set_defaults(func=run_worker)
+
+
+def add_takeover_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "takeover (how soon a dead worker's partitions move; docs/operations.md)"
+    )
+    group.add_argument(
+        "--standby-replicas",
+        type=count,
+        metavar="N",
+        help="standby copies of each table partition on other workers, so that a takeover"
+        " needs no restore (default 1; env DOSSIERWATCH_STANDBY_REPLICAS)",
+    )
+    group.add_argument(
+        "--session-timeout",
+        type=positive,
+        metavar="SECONDS",
+        help="silence after which the broker declares a worker dead (default 6, the"
+        " broker's group.min.session.timeout.ms; env DOSSIERWATCH_SESSION_TIMEOUT)",
+    )
+    group.add_argument(
+        "--heartbeat-interval",
+        type=positive,
+        metavar="SECONDS",
+        help="seconds between heartbeats, at most a third of the session timeout"
+        " (default 1.5; env DOSSIERWATCH_HEARTBEAT_INTERVAL)",
+    )
+    group.add_argument(
+        "--rebalance-timeout",
+        type=positive,
+        metavar="SECONDS",
+        help="how long the broker waits for every worker to rejoin a rebalance"
+        " (default 20; env DOSSIERWATCH_REBALANCE_TIMEOUT)",
+    )
+    group.add_argument(
+        "--group-instance-id",
+        metavar="ID",
+        help="static group membership, unique per worker and stable across its restarts"
+        " (a StatefulSet pod's name): a restart within the session timeout keeps the"
+        " partitions without a rebalance, a death is noticed only after it"
+        " (default off; env DOSSIERWATCH_GROUP_INSTANCE_ID)",
+    )
+
+
+def add_rocksdb_options(p: argparse.ArgumentParser) -> None:
+    group = p.add_argument_group(
+        "RocksDB memory, shared by every table partition of the worker"
+        " (defaults: 384 MiB of a 1 GiB worker; docs/operations.md)"
+    )
+    for flag, dest, default, text in (
+        (
+            "--rocksdb-block-cache",
+            "block_cache_mb",
+            256,
+            "block cache, MiB (index and filters in it)",
+        ),
+        ("--rocksdb-memtables", "memtables_mb", 128, "all memtables together, MiB"),
+        ("--rocksdb-write-buffer", "write_buffer_mb", 16, "one memtable, MiB"),
+        ("--rocksdb-write-buffers", "max_write_buffers", 2, "memtables per partition at once"),
+    ):
+        group.add_argument(
+            flag,
+            type=count,
+            metavar="N",
+            dest=f"rocksdb_{dest}",
+            help=f"{text} (default {default})",
+        )
+    group.add_argument(
+        "--rocksdb-max-open-files",
+        type=lambda t: count(t, minimum=-1),
+        metavar="N",
+        dest="rocksdb_max_open_files",
+        help="files each partition's database keeps open, -1 for all (default 64)",
+    )
 
 
 def settings_from(args: argparse.Namespace) -> WorkerSettings:
@@ -128,8 +206,30 @@ def settings_from(args: argparse.Namespace) -> WorkerSettings:
         alertmanager_url=args.alertmanager_url,
         default_grace=args.default_grace or None,
         source_grace=dict(args.grace) if args.grace else None,
+        standby_replicas=args.standby_replicas,
+        session_timeout=args.session_timeout,
+        heartbeat_interval=args.heartbeat_interval,
+        rebalance_timeout=args.rebalance_timeout,
+        group_instance_id=args.group_instance_id,
+        rocksdb=_rocksdb_budget(args),
         **topics,
     )
+
+
+def _rocksdb_budget(args: argparse.Namespace) -> RocksDBBudget | None:
+    """The defaults with the flags given over them; None when no flag was given."""
+    given = {
+        name: getattr(args, f"rocksdb_{name}")
+        for name in (
+            "block_cache_mb",
+            "memtables_mb",
+            "write_buffer_mb",
+            "max_write_buffers",
+            "max_open_files",
+        )
+        if getattr(args, f"rocksdb_{name}") is not None
+    }
+    return replace(RocksDBBudget(), **given) if given else None
 
 
 def _guard(s: WorkerSettings) -> Guard:
@@ -178,6 +278,9 @@ def run_worker(args: argparse.Namespace) -> int:
         s = settings_from(args)
     except KafkaSecurityError as err:
         raise CommandError(str(err)) from None
+    errors = s.membership_errors()
+    if errors:
+        raise CommandError("; ".join(errors))
     book, catalog = policy_book_with_catalog(s.policy_paths, s.catalog_paths)
     s = replace(s, catalog=catalog)
     if s.store.startswith("rocksdb"):

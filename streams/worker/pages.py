@@ -1,6 +1,7 @@
 """The worker's own pages: /metrics (the table counted in slices between the stream's
 work) and /health (the truth about the worker: a dead part answers 503 with why), and the
-event-loop watch behind /health's `event_loop_lag_max_ms`."""
+event-loop watch behind /health's `event_loop_lag_max_ms`.  While Faust restores the
+tables /health answers 503 "recovering" (streams/worker/recovering.py)."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from streams.metrics import OpenDossierCollector
 from streams.worker.agent import Progress
 from streams.worker.core import TableStates, WorkerCore
+from streams.worker.recovering import RecoveryProgress, health, in_recovery
 from streams.worker.settings import WorkerSettings
 from streams.worker.vitals import Vitals
 
@@ -48,6 +50,7 @@ def register_pages(
     progress: Progress,
     vitals: Vitals,
     gauges: OpenDossierCollector,
+    restore: RecoveryProgress,
 ) -> None:
     counting = asyncio.Lock()  # two scrapes at once: the second waits, then counts anew
 
@@ -73,8 +76,9 @@ def register_pages(
         last = progress.last_event_wall
         crashed = app.crash_reason
         reason = vitals.fatal or (f"crashed: {crashed!r}" if crashed else None)
+        status, http = health(reason, in_recovery(app))
         body: dict[str, Any] = {
-            "status": "dead" if reason else "ok",
+            "status": status,
             "assigned_partitions": sorted(
                 tp.partition for tp in app.assignor.assigned_actives() if tp.topic == s.events_topic
             ),
@@ -87,4 +91,6 @@ def register_pages(
         progress.loop_lag_max = 0.0
         if reason:
             body["reason"] = reason
-        return web.json(body, status=503 if reason else 200)
+        if status == "recovering" and restore.active:
+            body["recovery"] = restore.as_json()
+        return web.json(body, status=http)

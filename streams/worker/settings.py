@@ -8,6 +8,7 @@ from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from streams.infra.kafka_security import KafkaSecurity
+from streams.worker.rocksdb_budget import RocksDBBudget
 
 if TYPE_CHECKING:
     from streams.catalog import Catalog
@@ -75,6 +76,27 @@ class WorkerSettings:
         host = "127.0.0.1" if self.web_host in ("0.0.0.0", "::", "") else self.web_host
         return f"http://{host}:{self.web_port}"
 
+    standby_replicas: int = 1
+    """Standby copies of each table partition kept by other workers (Faust's
+    `table_standby_replicas`): the worker that takes a dead one's partitions over already
+    holds their state and only reads the changelog's last records, not all of it."""
+    session_timeout: float = 6.0
+    """Seconds without a heartbeat before the broker declares a worker dead and gives its
+    partitions to the others: the bulk of the takeover time after a kill -9.  6 s is the
+    broker's default floor (group.min.session.timeout.ms); Faust's own default is 60 s."""
+    heartbeat_interval: float = 1.5
+    """Seconds between heartbeats; at most a third of the session timeout, so that one
+    lost heartbeat is not a death.  The survivor learns of a rebalance at its next one."""
+    rebalance_timeout: float = 20.0
+    """Seconds the broker waits for every member to rejoin a rebalance (the survivor's
+    revoke: a flush and a commit) before it drops a slow member from the group."""
+    group_instance_id: str | None = None
+    """Static group membership (KIP-345), off by default: a member restarted with the same
+    id within the session timeout gets its partitions back without a rebalance, but a dead
+    or stopped one is only replaced after the session timeout (docs/operations.md)."""
+    rocksdb: RocksDBBudget = field(default_factory=RocksDBBudget)
+    """Memory of the RocksDB stores, shared by every table partition of the worker."""
+
     kafka_security: KafkaSecurity = field(default_factory=KafkaSecurity)
     """TLS and SASL of every Kafka client (streams/infra/kafka_security.py); PLAINTEXT if unset."""
 
@@ -107,6 +129,7 @@ class WorkerSettings:
             "token_file": "DOSSIERWATCH_TOKEN_FILE",
             "officer_key_file": "DOSSIERWATCH_OFFICER_KEY_FILE",
             "link_base": "DOSSIERWATCH_LINK_BASE",
+            "group_instance_id": "DOSSIERWATCH_GROUP_INSTANCE_ID",
             "alertmanager_url": "DOSSIERWATCH_ALERTMANAGER_URL",
         }
         changes: dict[str, object] = {k: env[v] for k, v in mapping.items() if env.get(v)}
@@ -118,11 +141,40 @@ class WorkerSettings:
             ("batch_window", "DOSSIERWATCH_BATCH_WINDOW", float),
             ("settle_seconds", "DOSSIERWATCH_SETTLE_SECONDS", int),
             ("default_grace", "DOSSIERWATCH_GRACE_SECONDS", int),
+            ("standby_replicas", "DOSSIERWATCH_STANDBY_REPLICAS", int),
+            ("session_timeout", "DOSSIERWATCH_SESSION_TIMEOUT", float),
+            ("heartbeat_interval", "DOSSIERWATCH_HEARTBEAT_INTERVAL", float),
+            ("rebalance_timeout", "DOSSIERWATCH_REBALANCE_TIMEOUT", float),
         ):
             if env.get(var):
                 changes[name] = kind(env[var])
         changes.update({k: v for k, v in overrides.items() if v is not None})
         return replace(s, **changes)  # type: ignore[arg-type]
+
+    def membership_errors(self) -> list[str]:
+        """What is wrong with the group-membership timings, in the flags' words."""
+        errors = []
+        if self.standby_replicas < 0:
+            errors.append("--standby-replicas must be 0 or more")
+        if self.heartbeat_interval <= 0:
+            errors.append("--heartbeat-interval must be more than 0 seconds")
+        elif self.session_timeout < 3 * self.heartbeat_interval:
+            errors.append(
+                f"--session-timeout ({self.session_timeout:g} s) must be at least three"
+                f" heartbeat intervals ({3 * self.heartbeat_interval:g} s)"
+            )
+        if self.session_timeout > REQUEST_TIMEOUT:
+            # Faust refuses a session longer than a request may take.
+            errors.append(f"--session-timeout must be at most {REQUEST_TIMEOUT:g} seconds")
+        if self.rebalance_timeout < self.session_timeout:
+            errors.append("--rebalance-timeout must be at least the session timeout")
+        if self.group_instance_id is not None and not self.group_instance_id.strip():
+            errors.append("--group-instance-id must not be empty")
+        return errors + self.rocksdb.errors()
+
+
+REQUEST_TIMEOUT = 90.0
+"""Faust's broker_request_timeout (its default), which bounds the session timeout."""
 
 
 def faust_credentials(security: KafkaSecurity) -> dict[str, Any]:

@@ -58,7 +58,14 @@ def build(s: WorkerSettings, guard: Guard) -> Topology:
         # One folder per app id: two apps on one machine never share table files.
         datadir=datadir,
         topic_partitions=s.partitions,
-        table_standby_replicas=0,
+        # A standby copy of every table partition on another worker: after a kill the
+        # survivor serves the partitions it takes over from state it already holds.
+        table_standby_replicas=s.standby_replicas,
+        # How soon a dead worker's partitions move (docs/operations.md, "Takeover").
+        broker_session_timeout=s.session_timeout,
+        broker_heartbeat_interval=s.heartbeat_interval,
+        broker_rebalance_timeout=s.rebalance_timeout,
+        consumer_group_instance_id=s.group_instance_id,
         topic_disable_leader=True,
         web_enabled=True,
         web_host=s.web_host,
@@ -80,7 +87,12 @@ def build(s: WorkerSettings, guard: Guard) -> Topology:
     # Before any route: every request meets the guard first (streams/web/guard.py).
     app.web.web_app.middlewares.append(middleware(guard))  # type: ignore[attr-defined]
     source = app.topic(s.events_topic, s.ticks_topic, **RAW)
-    return Topology(app, source, _bytes_table(app, s, "dossiers"), _bytes_table(app, s, "clocks"))
+    dossiers, clocks = _bytes_table(app, s, "dossiers"), _bytes_table(app, s, "clocks")
+    if s.store.startswith("rocksdb"):
+        from streams.worker.rocksdb_store import apply_budget
+
+        apply_budget([dossiers, clocks], s.rocksdb)
+    return Topology(app, source, dossiers, clocks)
 
 
 def _bytes_table(app: faust.App, s: WorkerSettings, name: str) -> Any:

@@ -63,3 +63,7 @@ _.number_format
 _.grouping
 _.tx
 _.solidFill
+# Read or called by Faust: a RocksDB store opens its databases with
+# `rocksdb_options.as_options()`.
+as_options
+_.rocksdb_options

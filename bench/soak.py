@@ -1,0 +1,249 @@
+"""Soak: a worker's resident memory under a steady live load through the real broker.
+
+    .venv/bin/python bench/soak.py [--minutes 30] [--rate 2000] [--plot soak.png]
+
+A producer sends `--rate` events/s to one worker with the RocksDB store and the default
+memory budget (--rocksdb-* flags, docs/operations.md), each event dated when sent, as a
+live source does: first the receipts of `--population` dossiers, then, round and round,
+each one's assignment to its officer again (a handling system's periodic update).  The
+open dossiers, so the engine's deadline index, stay at the population once received,
+while every event rewrites a dossier's state in RocksDB (memtables filled and flushed,
+files compacted): what grows after the warm-up is what the stores keep, which the
+budget bounds.  (A load of ever new dossiers would measure the index instead, which
+grows by design: bench/memory_per_dossier.py.)  The worker's RSS (VmRSS of
+/proc/<pid>/status) is sampled every `--every` seconds.  The baseline is the RSS after
+the first `--warmup` minutes; the figure is the growth from there to the end, and the
+slope over the last half.  Target (issue #17): growth ≤ 10 % after the first 5 minutes
+over 30 minutes at 2,000 events/s.  `--plot PATH` draws RSS against time as a PNG
+(Pillow: axes, ticks, labels, the warm-up marked).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import tempfile
+import threading
+import time
+import uuid
+from datetime import datetime, timedelta, timezone
+from pathlib import Path
+
+from benchlib import emit, environment, table
+from kafka import KafkaProducer
+from kafka_bench import (
+    BOOTSTRAP,
+    delete_topics,
+    ensure_broker,
+    fresh_topics,
+    start_worker,
+    stop,
+)
+from PIL import Image, ImageDraw
+
+LOCAL = timezone(timedelta(hours=7))
+TARGET_GROWTH = 0.10
+
+
+def vm_rss(pid: int) -> int:
+    """Resident set size of `pid` in bytes (VmRSS of /proc/<pid>/status)."""
+    with open(f"/proc/{pid}/status") as status:
+        for line in status:
+            if line.startswith("VmRSS:"):
+                return int(line.split()[1]) * 1024
+    raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def story_event(n: int, population: int) -> tuple[bytes, bytes]:
+    """The n-th event of the load: a receipt for each of the first `population`, then the
+    assignment of dossier n % population to its officer again."""
+    dossier = f"SK-{n % population:07d}"
+    if n < population:
+        kind = "dossier.received"
+        data: dict[str, object] = {"procedure": "P", "unit": "A", "time_limit": "15wd"}
+    else:
+        kind = "dossier.assigned"
+        data = {"unit": "A", "officer": f"O-{n % population % 40}"}
+    body = {
+        "specversion": "1.0",
+        "id": f"{dossier}-{n}",
+        "source": "soak",
+        "type": kind,
+        "time": datetime.now(LOCAL).isoformat(),
+        "subject": dossier,
+        "data": data,
+    }
+    return dossier.encode(), json.dumps(body).encode()
+
+
+def load(topic: str, rate: float, population: int, until: float, sent: list[int]) -> None:
+    """`rate` events/s until the monotonic instant `until`, paced per 10 ms slice."""
+    producer = KafkaProducer(bootstrap_servers=BOOTSTRAP, linger_ms=5, acks=1)
+    n, started = 0, time.monotonic()
+    while (now := time.monotonic()) < until:
+        due = int((now - started) * rate)
+        while n < due:
+            key, value = story_event(n, population)
+            producer.send(topic, key=key, value=value)
+            n += 1
+        sent[0] = n
+        time.sleep(0.01)
+    producer.flush(30)
+    producer.close()
+
+
+def plot(samples: list[tuple[float, int]], warmup_s: float, path: Path, title: str) -> None:
+    """RSS (MiB) against minutes, as a PNG: axes, ticks, labels, the warm-up shaded."""
+    width, height, left, right, top, bottom = 960, 540, 80, 30, 50, 60
+    image = Image.new("RGB", (width, height), "white")
+    draw = ImageDraw.Draw(image)
+    xs = [t / 60 for t, _ in samples]
+    ys = [r / 2**20 for _, r in samples]
+    x_max = max(xs[-1], 1e-9)
+    y_max = max(ys) * 1.1
+    y_step = _step(y_max)
+
+    def at(x: float, y: float) -> tuple[float, float]:
+        return (
+            left + x / x_max * (width - left - right),
+            height - bottom - y / y_max * (height - top - bottom),
+        )
+
+    draw.rectangle([at(0, y_max), at(min(warmup_s / 60, x_max), 0)], fill=(238, 238, 238))
+    draw.line([at(0, 0), at(x_max, 0)], fill="black", width=2)
+    draw.line([at(0, 0), at(0, y_max)], fill="black", width=2)
+    x_step = _step(x_max)
+    tick = 0.0
+    while tick <= x_max + 1e-9:
+        x, y = at(tick, 0)
+        draw.line([(x, y), (x, y + 6)], fill="black")
+        draw.text((x - 8, y + 10), f"{tick:g}", fill="black")
+        tick += x_step
+    tick = 0.0
+    while tick <= y_max:
+        x, y = at(0, tick)
+        draw.line([(x - 6, y), (x, y)], fill="black")
+        draw.line([(x + 1, y), (width - right, y)], fill=(225, 225, 225))
+        draw.text((x - 50, y - 6), f"{tick:g}", fill="black")
+        tick += y_step
+    draw.line([at(x, y) for x, y in zip(xs, ys, strict=True)], fill=(30, 90, 200), width=2)
+    draw.text((left, 15), title, fill="black")
+    draw.text((width // 2 - 30, height - 25), "minutes", fill="black")
+    draw.text((10, top - 25), "RSS, MiB", fill="black")
+    draw.text(at(0.2, y_max * 0.97), "warm-up", fill=(120, 120, 120))
+    image.save(path)
+
+
+def _step(span: float) -> float:
+    """A tick step of 1, 2 or 5 × 10^k giving 5 to 10 ticks over `span`."""
+    step = 10 ** int(f"{span / 10:e}".split("e")[1])
+    for factor in (1, 2, 5, 10):
+        if span / (step * factor) <= 10:
+            return float(step * factor)
+    return float(step * 10)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--minutes", type=float, default=30.0)
+    parser.add_argument("--rate", type=float, default=2000.0, help="events per second")
+    parser.add_argument("--population", type=int, default=100_000, help="open dossiers")
+    parser.add_argument("--warmup", type=float, default=5.0, help="minutes before the baseline")
+    parser.add_argument("--every", type=float, default=10.0, help="seconds between samples")
+    parser.add_argument("--plot", type=Path, help="write the RSS chart here (PNG)")
+    parser.add_argument(
+        "--worker-args",
+        default="",
+        help='more worker flags, e.g. "--rocksdb-memtables 32" (a smaller budget fills sooner)',
+    )
+    args = parser.parse_args()
+    if args.warmup >= args.minutes:
+        parser.error("--warmup must be shorter than --minutes")
+    ensure_broker()
+    workdir = Path(tempfile.mkdtemp(prefix="dw-soak-"))
+    prefix, topics = fresh_topics("soak")
+    group = f"bench-soak-{uuid.uuid4().hex[:6]}"
+    worker = start_worker(
+        prefix,
+        group,
+        workdir / "worker.log",
+        *args.worker_args.split(),
+        store="rocksdb://",
+        data_dir=workdir / "data",
+    )
+    samples: list[tuple[float, int]] = []
+    sent = [0]
+    try:
+        time.sleep(15)  # joined and assigned before the load starts
+        t0 = time.monotonic()
+        end = t0 + args.minutes * 60
+        producer = threading.Thread(
+            target=load, args=(topics["events"], args.rate, args.population, end, sent)
+        )
+        producer.start()
+        while (now := time.monotonic()) < end:
+            if worker.poll() is not None:
+                raise RuntimeError(f"the worker exited {worker.returncode}: {workdir}")
+            samples.append((now - t0, vm_rss(worker.pid)))
+            time.sleep(args.every)
+        producer.join(60)
+    finally:
+        stop(worker)
+        delete_topics(topics.values())
+    warm = [(t, r) for t, r in samples if t >= args.warmup * 60]
+    base, last = warm[0][1], warm[-1][1]
+    growth = last / base - 1
+    half = [(t, r) for t, r in warm if t >= (args.warmup * 60 + samples[-1][0]) / 2]
+    slope = (half[-1][1] - half[0][1]) / max(half[-1][0] - half[0][0], 1) * 60 / 2**20
+    mib = 2**20
+    print(
+        f"one worker (RocksDB, {args.worker_args or 'default budget'}),"
+        f" {args.population:,} open dossiers,"
+        f" {args.rate:,.0f} events/s for"
+        f" {args.minutes:g} min ({sent[0]:,} sent), RSS every {args.every:g} s; logs: {workdir}"
+    )
+    print(
+        table(
+            ["RSS", "MiB"],
+            [
+                ["at start of load", samples[0][1] / mib],
+                [f"after {args.warmup:g} min (baseline)", base / mib],
+                ["at the end", last / mib],
+                ["peak", max(r for _, r in samples) / mib],
+                ["slope over the last half, MiB/min", slope],
+            ],
+        )
+    )
+    print(
+        f"growth after the warm-up {growth:+.1%} (target ≤ {TARGET_GROWTH:.0%}):"
+        f" {'MET' if growth <= TARGET_GROWTH else 'NOT MET'}"
+    )
+    if args.plot:
+        plot(
+            samples,
+            args.warmup * 60,
+            args.plot,
+            f"worker RSS, {args.rate:,.0f} events/s through Kafka, growth after"
+            f" {args.warmup:g} min {growth:+.1%}",
+        )
+        print(f"plot: {args.plot}")
+    emit(
+        {
+            "bench": "soak",
+            "minutes": args.minutes,
+            "rate": args.rate,
+            "population": args.population,
+            "sent": sent[0],
+            "rss_start_mib": round(samples[0][1] / mib, 1),
+            "rss_baseline_mib": round(base / mib, 1),
+            "rss_end_mib": round(last / mib, 1),
+            "growth": round(growth, 4),
+            "slope_mib_per_min": round(slope, 2),
+            "met": growth <= TARGET_GROWTH,
+            **environment(),
+        }
+    )
+
+
+if __name__ == "__main__":
+    main()
