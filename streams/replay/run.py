@@ -128,7 +128,7 @@ class Replay:
             if judge is not None and judge > judged.get(source, judge - 1):
                 judged[source] = judge
                 self._take(engine.advance(judge, [engine.lane_of(event.subject, source)]))
-            alerts = take_event(engine, event)
+            alerts = take_event(engine, event, t, bounds_checked=True)  # `admitted` checked
             if isinstance(alerts, Reject):
                 self._reject(alerts, number)
                 continue
@@ -142,7 +142,7 @@ class Replay:
             for e in trace_events(trace, mapping, path):
                 t = to_instant(e.time)
                 self._seen(t)
-                alerts = take_event(engine, e)
+                alerts = take_event(engine, e, t)
                 if isinstance(alerts, Reject):
                     self._reject(alerts, trace.line)
                     continue
