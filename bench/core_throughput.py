@@ -2,6 +2,8 @@
 
     .venv/bin/python bench/core_throughput.py                 # the full benchmark
     .venv/bin/python bench/core_throughput.py --profile 200000  # cProfile of path (d)
+    .venv/bin/python bench/core_throughput.py --sample 300000 --stacks /tmp/core.folded
+                                                  # sampled: no per-call overhead
 
 The events come from `producers.simulator` with many dossiers arriving within two
 working days, so that over 100,000 dossiers are open at the peak and every
@@ -36,6 +38,7 @@ import itertools
 import json
 import math
 import pstats
+import signal
 import time
 from collections import Counter
 from collections.abc import Callable, Sequence
@@ -425,6 +428,73 @@ def profile(args: argparse.Namespace) -> None:
     )
 
 
+def sample(args: argparse.Namespace) -> None:
+    """A sampling profile of path (d): every millisecond of CPU time (SIGPROF) the Python
+    stack is recorded.  cProfile charges each Python call about a microsecond, which
+    triples this core's run time and inflates its many small functions; a sample costs
+    nothing between samples.  Prints the functions by own and by inclusive share, and
+    writes the stacks folded (`a;b;c count` lines) for a flame graph (flamegraph.pl,
+    speedscope, inferno) with --stacks."""
+    n_events = args.sample
+    scale = n_events / args.events
+    print(f"generating {n_events:,} events for the sampled profile …", flush=True)
+    w = generate(n_events, math.ceil(args.dossiers * scale), args.per_day * scale, args.seed)
+    gc.collect()
+    gc.freeze()
+    stacks: Counter[tuple[str, ...]] = Counter()
+
+    def record(_signum: int, frame: Any) -> None:
+        names = []
+        while frame is not None:
+            code = frame.f_code
+            names.append(_where(code.co_filename, code.co_firstlineno, code.co_name))
+            frame = frame.f_back
+        stacks[tuple(reversed(names))] += 1
+
+    run = part_our_path(w.raws, len(w.raws), float("inf"))
+    previous = signal.signal(signal.SIGPROF, record)
+    signal.setitimer(signal.ITIMER_PROF, 0.001, 0.001)
+    started = time.process_time()
+    try:
+        run()
+    finally:
+        signal.setitimer(signal.ITIMER_PROF, 0, 0)
+        signal.signal(signal.SIGPROF, previous)
+    cpu = time.process_time() - started
+    total = sum(stacks.values()) or 1
+    own: Counter[str] = Counter()
+    inclusive: Counter[str] = Counter()
+    for stack, count in stacks.items():
+        own[stack[-1]] += count
+        for name in set(stack):
+            inclusive[name] += count
+    print(
+        f"\n{len(w.raws):,} events in {cpu:.2f} s of CPU ({rate(len(w.raws), cpu):,.0f} events/s),"
+    )
+    print(f"{total:,} samples\n")
+    # Frames in every sample are the bench's own, above the loop: left out.
+    ranked = [(name, n) for name, n in inclusive.most_common() if n < total]
+    rows = [(name, 100 * own[name] / total, 100 * n / total) for name, n in ranked[: args.top]]
+    print(table(["function (by inclusive share)", "own %", "inclusive %"], rows))
+    if args.stacks:
+        with open(args.stacks, "w", encoding="utf-8") as out:
+            for stack, count in stacks.items():
+                out.write(";".join(stack) + f" {count}\n")
+        print(f"\nfolded stacks written to {args.stacks}")
+    emit(
+        {
+            "bench": "core_throughput.sample",
+            "events": len(w.raws),
+            "cpu_seconds": round(cpu, 3),
+            "samples": total,
+            "top": [
+                {"function": r[0], "own": round(r[1], 2), "inclusive": round(r[2], 2)} for r in rows
+            ],
+            **environment(),
+        }
+    )
+
+
 def _where(path: str, line: int, func: str) -> str:
     if path == "~":
         return func  # a builtin, e.g. "<built-in method builtins.isinstance>"
@@ -460,9 +530,15 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument(
         "--profile", type=int, metavar="N", help="profile path (d) on N events instead"
     )
+    parser.add_argument(
+        "--sample", type=int, metavar="N", help="sampled profile of path (d) on N events instead"
+    )
+    parser.add_argument("--stacks", help="with --sample: write the folded stacks to this file")
     parser.add_argument("--top", type=int, default=15, help="functions listed by --profile")
     args = parser.parse_args(argv)
-    if args.profile:
+    if args.sample:
+        sample(args)
+    elif args.profile:
         profile(args)
     else:
         benchmark(args)

@@ -73,9 +73,10 @@ def admit(raw: bytes, key: bytes | None, bounds: Bounds, *, keyed: bool = True) 
     return event
 
 
-def check_bounds(event: DossierEvent, bounds: Bounds) -> None:
-    """Times within the bounds' window, time limits positive and bounded."""
-    _in_window("time", event.time, bounds)
+def check_bounds(event: DossierEvent, bounds: Bounds, at: int | None = None) -> None:
+    """Times within the bounds' window, time limits positive and bounded (`at`: the
+    event's instant, when the caller has it already)."""
+    _in_window("time", event.time, bounds, at)
     data = event.data
     if isinstance(event, Received):
         if data.due is not None:  # type: ignore[union-attr]
@@ -100,9 +101,9 @@ def check_bounds(event: DossierEvent, bounds: Bounds) -> None:
         _in_window("data.step_due", event.data.step_due, bounds)
 
 
-def _in_window(field: str, when: datetime, bounds: Bounds) -> None:
+def _in_window(field: str, when: datetime, bounds: Bounds, instant: int | None = None) -> None:
     try:
-        day = day_to_date(local_day(to_instant(when)))
+        day = day_to_date(local_day(to_instant(when) if instant is None else instant))
     except (ValueError, OverflowError):
         day = None
     if day is None or not bounds.earliest <= day <= bounds.latest:
@@ -134,11 +135,19 @@ def take(
     return alerts if isinstance(alerts, Reject) else (event, alerts)
 
 
-def take_event(engine: Engine, event: DossierEvent) -> list[Alert] | Reject:
-    """An event built in-process (a log's record mapped to an event) through the core."""
+def take_event(
+    engine: Engine, event: DossierEvent, at: int | None = None, *, bounds_checked: bool = False
+) -> list[Alert] | Reject:
+    """An event built in-process (a log's record mapped to an event) through the core.
+
+    `at`: the event's instant when the caller has it already (`to_instant(event.time)`);
+    `bounds_checked`: the event came through `admit`, which checked its bounds."""
     try:
-        check_bounds(event, engine.book.bounds)
-        return engine.apply(event, to_instant(event.time))
+        if at is None:
+            at = to_instant(event.time)
+        if not bounds_checked:
+            check_bounds(event, engine.book.bounds, at)
+        return engine.apply(event, at)
     except NewerLayoutError:
         raise  # the stored state is newer than this code, not the event bad: stop
     except Exception as err:  # the boundary, as in `take`

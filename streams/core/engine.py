@@ -73,6 +73,9 @@ class EngineStats:
 POSTPONE_AFTER = 3600
 """A wake-up that moves later by more than this gets a new index entry."""
 
+_SOURCE_LANES = 4096
+"""Sources whose lane the engine keeps at hand (a handful in practice)."""
+
 
 class Engine:
     """Owns the dossiers (`dossiers`, packed by default) and their schedule; every alert
@@ -102,14 +105,26 @@ class Engine:
         # Handed out by `due` and not fired yet (the worker fires on a tick, later): an
         # event meanwhile must file a new entry, the popped one being gone.
         self._popped: set[str] = set()
+        self._source_lanes: dict[str, Lane] = {}  # source → its lane, with no partitioner
 
     # -- lanes ----------------------------------------------------------------------
 
     def lane_of(self, key: str, source: str) -> Lane:
+        if self.partition_of is None:
+            # Asked two or three times per event: one dict look-up, not a hash and a tuple.
+            lane = self._source_lanes.get(source)
+            if lane is None:
+                lane = self._source_lanes[source] = (0, self._tag(source))
+            return lane
+        return (self.partition_of(key), self._tag(source))
+
+    def _tag(self, source: str) -> int:
         tag = source_tag(source)
         if tag not in self.source_names:
             self.source_names[tag] = source
-        return (self.partition_of(key) if self.partition_of else 0, tag)
+        if len(self._source_lanes) >= _SOURCE_LANES:
+            self._source_lanes.clear()  # a flood of made-up sources must not grow it
+        return tag
 
     def _index(self, lane: Lane) -> TimerIndex:
         index = self.lanes.get(lane)
@@ -147,7 +162,8 @@ class Engine:
             if self.observer is not None:
                 self.observer.duplicate()
             return alerts
-        self._reschedule(d, d.last_at, old_lane)
+        lane = self.lane_of(key, d.source)
+        self._reschedule(d, d.last_at, old_lane, lane)
         self.dossiers.put(d)
         stats.events += 1
         if before_status is None:
@@ -157,7 +173,7 @@ class Engine:
             stats.out_of_order += 1
         if d.status != before_status:
             self._count_finish(before_status, d)
-        self._compact_if_needed(d)  # moved wake-ups leave stale entries behind
+        self._compact_if_needed(lane)  # moved wake-ups leave stale entries behind
         if self.observer is not None:
             self.observer.applied(event, before_status, d, alerts, t)
         return alerts
@@ -208,9 +224,9 @@ class Engine:
         before = d.status
         alerts = fire_due(d, now, self.book)
         self._count_finish(before, d)
-        self._reschedule(d, now, lane)
+        self._reschedule(d, now, lane, lane)  # firing changes no source
         self.dossiers.put(d)
-        self._compact_if_needed(d)
+        self._compact_if_needed(lane)
         if self.observer is not None:
             self.observer.fired(before, d, alerts)
         return alerts
@@ -230,8 +246,9 @@ class Engine:
 
     # -- the schedule ---------------------------------------------------------------
 
-    def _reschedule(self, d: Dossier, now: int, old_lane: Lane | None) -> None:
-        lane = self.lane_of(d.id, d.source)
+    def _reschedule(self, d: Dossier, now: int, old_lane: Lane | None, lane: Lane) -> None:
+        """File the dossier's next wake-up in `lane` (its source's), moving it out of
+        `old_lane` (where its live entry is, if any)."""
         current = d.wake
         moved = current is not None and (lane != old_lane or d.id in self._popped)
         if moved:
@@ -252,11 +269,9 @@ class Engine:
         else:
             d.wake = index.schedule(d.id, current, hint)
 
-    def _compact_if_needed(self, d: Dossier) -> None:
+    def _compact_if_needed(self, lane: Lane) -> None:
         """Rebuild a lane's index from the states (so only after the dossier is put back)."""
-        lane = self.lane_of(d.id, d.source)
-        index = self.lanes[lane]
-        if index.needs_compaction():
+        if self.lanes[lane].needs_compaction():
             self.rebuild_lane(lane)
 
     def rebuild_lane(self, lane: Lane) -> None:

@@ -40,7 +40,6 @@ from streams.contract.alerts import WARNING_RULES, Alert
 from streams.core.calendar import DAY, local_day, to_instant, to_iso
 from streams.core.context import Ctx, resolved, rule_of
 from streams.core.detectors import (
-    TIMERS,
     citizen,
     consultation,
     deadline,
@@ -48,6 +47,7 @@ from streams.core.detectors import (
     referrals,
     routing,
     stall,
+    timers_for,
 )
 from streams.core.dossier import (
     COMPLETED,
@@ -114,7 +114,7 @@ def _timers(d: Dossier, p: Policy, now: int) -> tuple[int, Fire] | None:
     Called before every event, so the common case (nothing due) returns after a few
     comparisons of lower bounds, before any calendar arithmetic."""
     best: tuple[int, Fire] | None = None
-    for timer in TIMERS:
+    for timer in timers_for(d):
         at = timer.earliest(d, p)
         if at is None or at >= now:
             continue
@@ -192,7 +192,7 @@ def wake_hint(
     if d.status in FINISHED:
         return d.last_at + retention
     best: int | None = None
-    for timer in TIMERS:
+    for timer in timers_for(d):
         at = timer.earliest(d, p)
         if at is None:
             continue

@@ -140,7 +140,7 @@ class Replay:
             if judge is not None and judge > judged.get(source, judge - 1):
                 judged[source] = judge
                 self._take(engine.advance(judge, [engine.lane_of(event.subject, source)]))
-            alerts = take_event(engine, event)
+            alerts = take_event(engine, event, t, bounds_checked=True)  # `admitted` checked
             if isinstance(alerts, Reject):
                 self._reject(alerts, number)
                 continue
@@ -156,7 +156,7 @@ class Replay:
                 self._seen(t)
                 if self.before is not None and t >= self.before:
                     continue
-                alerts = take_event(engine, e)
+                alerts = take_event(engine, e, t)
                 if isinstance(alerts, Reject):
                     self._reject(alerts, trace.line)
                     continue

@@ -174,7 +174,7 @@ class WorkerCore:
             lateness = self.clock(partition).read(event.source, event.time.timestamp(), wall)
             if self.metrics:
                 self.metrics.read(event.source, lateness)
-            alerts = take_event(self.engine, event)
+            alerts = take_event(self.engine, event, bounds_checked=True)  # `admitted` did
             if not isinstance(alerts, Reject):
                 return Outcome(alerts=alerts, dossier=event.subject)
             event = alerts

@@ -2,7 +2,7 @@
 the fast calendar checked against the day-by-day implementation it replaced."""
 
 from collections.abc import Callable, Iterable
-from datetime import date, datetime, timedelta, timezone
+from datetime import UTC, date, datetime, timedelta, timezone, tzinfo
 from typing import Any
 
 import pytest
@@ -839,3 +839,40 @@ def test_one_calendar_asked_across_the_years_agrees_in_any_order(
                 ("working_seconds_between", (start - n * H, start + n * DAY)),
             ],
         )
+
+
+@quick
+@given(
+    st.datetimes(
+        min_value=datetime(1900, 1, 2), max_value=datetime(2200, 12, 30), allow_imaginary=False
+    ),
+    st.integers(min_value=-14 * 60, max_value=14 * 60),
+)
+def test_an_instant_from_the_fields_is_what_timestamp_says(when: datetime, minutes: int) -> None:
+    """to_instant of a datetime in any fixed offset (before 1970 and with microseconds
+    too) is int(timestamp()), which it no longer calls."""
+    aware = when.replace(tzinfo=timezone(timedelta(minutes=minutes)))
+    assert to_instant(aware) == int(aware.timestamp())
+
+
+class _Summer(tzinfo):
+    """UTC+2 from April to September, UTC+1 otherwise: an offset that depends on the date."""
+
+    def utcoffset(self, dt: datetime | None) -> timedelta:
+        return timedelta(hours=2 if dt is not None and 4 <= dt.month <= 9 else 1)
+
+    def dst(self, dt: datetime | None) -> timedelta:
+        return timedelta(0)
+
+
+def test_an_instant_in_a_zone_with_daylight_saving_follows_the_zone() -> None:
+    """A zone whose offset depends on the date is read through the zone, not a cached
+    offset: noon is 10:00 UTC in July and 11:00 UTC in January."""
+    zone = _Summer()
+    utc = UTC
+    assert to_instant(datetime(2025, 7, 1, 12, tzinfo=zone)) == to_instant(
+        datetime(2025, 7, 1, 10, tzinfo=utc)
+    )
+    assert to_instant(datetime(2025, 1, 1, 12, tzinfo=zone)) == to_instant(
+        datetime(2025, 1, 1, 11, tzinfo=utc)
+    )

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from helpers.story import Story, at
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from streams.contract.alerts import Alert
-from streams.core.detectors import stall
-from streams.core.dossier import CLOSED, OPEN
+from streams.core.detectors import TIMERS, stall, timers_for
+from streams.core.dossier import CLOSED, OPEN, Dossier, Extra, Status
 from streams.core.engine import Engine
 from streams.policy import builtin_book
 
@@ -476,3 +478,54 @@ def test_a_dossier_woken_twice_at_one_instant_is_handled_once() -> None:
     engine.lanes[lane].schedule("HS-1", None, d.wake)  # a second entry at the live instant
     engine.advance(d.wake + 1)
     assert engine.dossiers.get("HS-1") is None and engine.stats.evicted == 1
+
+
+_INSTANTS = st.integers(min_value=at("2025-09-01T00:00"), max_value=at("2025-12-31T00:00"))
+
+
+@st.composite
+def _dossiers(draw: st.DrawFn) -> Dossier:
+    """Any mix of the fields the timers read, whatever the status."""
+    x = None
+    if draw(st.booleans()):
+        x = Extra(
+            supplement_at=draw(st.none() | _INSTANTS),
+            pending=tuple(
+                ("B", f"c{i}", draw(_INSTANTS), draw(st.booleans()))
+                for i in range(draw(st.integers(0, 2)))
+            ),
+            steps=tuple(
+                ("B", draw(_INSTANTS), draw(_INSTANTS), draw(st.sampled_from([0, 1])))
+                for _ in range(draw(st.integers(0, 2)))
+            ),
+            paper_due=draw(st.none() | st.just(0) | _INSTANTS),
+        )
+    start = draw(st.none() | _INSTANTS)
+    return Dossier(
+        id="HS-1",
+        status=draw(st.sampled_from(list(Status))),
+        group=draw(st.sampled_from(["", "land"])),
+        unit=draw(st.sampled_from([None, "ONE_STOP", "B"])),
+        officer=draw(st.none() | st.just("o1")),
+        received_at=draw(st.none() | _INSTANTS),
+        start=start,
+        due=draw(st.none() | _INSTANTS),
+        deadline_next=draw(st.none() | _INSTANTS),
+        since=draw(_INSTANTS),
+        fired=draw(st.integers(min_value=0, max_value=(1 << 19) - 1)),
+        x=x,
+    )
+
+
+@settings(max_examples=300, deadline=None)
+@given(_dossiers())
+def test_the_timers_left_out_for_a_state_cannot_be_due_in_it(d: Dossier) -> None:
+    """Every timer `timers_for` leaves out has no instant for the dossier (so asking only
+    the others changes nothing), and those it keeps come in the order of TIMERS."""
+    p = builtin_book().policies[-1]
+    kept = timers_for(d)
+    for timer in TIMERS:
+        if timer not in kept:
+            assert timer.earliest(d, p) is None, timer.name
+            assert timer.exact(d, p) is None, timer.name
+    assert list(kept) == [t for t in TIMERS if t in kept]
