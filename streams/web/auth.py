@@ -41,8 +41,9 @@ CENTRE = "centre"
 METRICS = "metrics"
 UNIT_PREFIX = "unit:"
 COOKIE = "dossierwatch_token"
-OPEN_PATHS = frozenset({"/health"})
-"""What answers without credentials: the liveness probe, which says nothing of dossiers."""
+OPEN_PATHS = frozenset({"/health", "/health/live"})
+"""What answers without credentials: the readiness and liveness probes, which say nothing
+of dossiers."""
 
 
 class AuthConfigError(AccessError):

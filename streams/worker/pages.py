@@ -1,7 +1,8 @@
 """The worker's own pages: /metrics (the table counted in slices between the stream's
 work) and /health (the truth about the worker: a dead part answers 503 with why), and the
 event-loop watch behind /health's `event_loop_lag_max_ms`.  While Faust restores the
-tables /health answers 503 "recovering" (streams/worker/recovering.py)."""
+tables /health answers 503 "recovering" (streams/worker/recovering.py): not ready.
+/health/live is for a liveness probe: 503 only once a part is dead, 200 while recovering."""
 
 from __future__ import annotations
 
@@ -71,11 +72,24 @@ def register_pages(
             body = generate_latest(registry)  # the rest is small: bounded labels
         return web.bytes(body, content_type="text/plain; version=0.0.4")
 
+    def fatal_reason() -> str | None:
+        crashed = app.crash_reason
+        return vitals.fatal or (f"crashed: {crashed!r}" if crashed else None)
+
+    @app.page("/health/live")  # type: ignore[untyped-decorator]
+    async def liveness_page(web: View, request: Request) -> Response:
+        # For a liveness probe: a restore of a large changelog takes minutes and is not a
+        # reason to restart the process (that would start the restore over), so only a
+        # dead part answers 503 here; /health is the readiness answer.
+        reason = fatal_reason()
+        status, http = health(reason, False)
+        body = {"status": "recovering" if status == "ok" and in_recovery(app) else status}
+        return web.json({**body, "reason": reason} if reason else body, status=http)
+
     @app.page("/health")  # type: ignore[untyped-decorator]
     async def health_page(web: View, request: Request) -> Response:
         last = progress.last_event_wall
-        crashed = app.crash_reason
-        reason = vitals.fatal or (f"crashed: {crashed!r}" if crashed else None)
+        reason = fatal_reason()
         status, http = health(reason, in_recovery(app))
         body: dict[str, Any] = {
             "status": status,

@@ -313,8 +313,9 @@ def _port_arg(args: list[str]) -> int:
 
 
 def test_our_programs_are_probed_on_health_at_the_port_they_listen_on() -> None:
-    """Every container of ours that serves HTTP has readiness and liveness on /health, at
-    the port its command line gives it; the bridge serves none and has none."""
+    """Every container of ours that serves HTTP has readiness on /health and liveness on
+    /health (a worker: /health/live, alive while restoring), at the port its command line
+    gives it; the bridge serves none and has none."""
     probed = set()
     for workload, c in containers(rendered(OVERLAY)):
         if not c["image"].startswith(OUR_IMAGE + ":"):
@@ -323,9 +324,12 @@ def test_our_programs_are_probed_on_health_at_the_port_they_listen_on() -> None:
             assert "ports" not in c and "livenessProbe" not in c
             continue
         ports = {p["name"]: p["containerPort"] for p in c["ports"]}
-        for probe in ("readinessProbe", "livenessProbe"):
+        # A worker restoring its tables is not ready but alive: its liveness and startup
+        # probes ask /health/live, which a restore does not fail.
+        alive = "/health/live" if c["args"][0] == "worker" else "/health"
+        for probe, path in (("readinessProbe", "/health"), ("livenessProbe", alive)):
             get = c[probe]["httpGet"]
-            assert get["path"] == "/health", (workload, probe)
+            assert get["path"] == path, (workload, probe)
             assert ports.get(get["port"], get["port"]) == _port_arg(c["args"]), (workload, probe)
         probed.add(workload)
     assert probed == {"worker", "ingest-gateway", "zalo-adapter"}

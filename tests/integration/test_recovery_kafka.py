@@ -1,5 +1,6 @@
 """A worker restoring its table from the changelog says so: /health 503 "recovering" with
-how far, a progress line in its log, then "ok" with every dossier known."""
+how far (not ready), /health/live 200 (alive: no restart for restoring), a progress line in
+its log, then "ok" with every dossier known."""
 
 from __future__ import annotations
 
@@ -44,17 +45,22 @@ def test_health_says_recovering_with_progress_while_the_changelog_is_restored(
             log=tmp_path / "worker.log",
             store="rocksdb://",
         )
-        recovering, ready = [], None
+        recovering, live, ready = [], [], None
         deadline = time.monotonic() + 90
         while time.monotonic() < deadline and ready is None:
             h = worker.health() or {}
             if h.get("status") == "recovering":
                 recovering.append(h)
+                live.append(worker.health("/health/live") or {})
             elif h.get("status") == "ok" and h.get("dossiers_waiting_for_a_deadline") == DOSSIERS:
                 ready = h
             time.sleep(0.1)
         assert ready is not None, worker.tail()
         assert recovering and all(h["http_status"] == 503 for h in recovering), recovering
+        # Alive all along: a liveness probe must not restart a worker for restoring.
+        assert all("http_status" not in h for h in live), live
+        assert any(h.get("status") == "recovering" for h in live), live
+        assert worker.health("/health/live") == {"status": "ok"}
         progress = [h["recovery"] for h in recovering if "recovery" in h]
         # The total is what was left at the watch's first look: a poll's worth may be read.
         assert progress and 0.9 * DOSSIERS <= progress[-1]["records_total"] <= DOSSIERS, progress

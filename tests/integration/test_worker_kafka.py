@@ -317,8 +317,8 @@ def test_poison_between_stories_never_stops_the_worker(
 def test_a_dead_agent_is_never_a_silent_one(
     kafka_bootstrap: str, topics: Topics, worker_factory: Any
 ) -> None:
-    """An agent made to die answers /health with 503 and the reason, then the process
-    exits non-zero so that a supervisor restarts it."""
+    """An agent made to die answers /health and /health/live with 503 and the reason, then
+    the process exits non-zero so that a supervisor restarts it."""
     worker = worker_factory("w1", env={"DOSSIERWATCH_INJECT_FAULT": "agent"})
     worker.wait_assigned()
     produce(kafka_bootstrap, topics.events, [(b"__dossierwatch_fault__", b"{}")])
@@ -331,6 +331,8 @@ def test_a_dead_agent_is_never_a_silent_one(
         time.sleep(0.2)
     assert health is not None and health.get("http_status") == 503, worker.tail()
     assert "agent died" in health["reason"] and "injected fault" in health["reason"]
+    live = worker.health("/health/live")
+    assert live is not None and live["http_status"] == 503 and live["status"] == "dead"
     dead_at = time.monotonic()
     code = worker.proc.wait(60)
     assert code == 70, worker.tail()  # EX_SOFTWARE: restart me

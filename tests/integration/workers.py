@@ -105,10 +105,10 @@ class WorkerProcess(LoggedProcess):
             time.sleep(0.2)
         raise AssertionError(f"no sign-in link printed: {self.tail()}")
 
-    def health(self) -> dict[str, Any] | None:
+    def health(self, path: str = "/health") -> dict[str, Any] | None:
         """/health's answer (a 503 included: a dead worker says why), None if none."""
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/health", timeout=2) as r:
+            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}{path}", timeout=2) as r:
                 result: dict[str, Any] = json.loads(r.read())
                 return result
         except urllib.error.HTTPError as err:
