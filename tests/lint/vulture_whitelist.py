@@ -22,6 +22,7 @@ process  # Faust @app.agent
 watch_the_event_loop  # Faust @app.task
 metrics_page
 health_page
+liveness_page
 _dossiers_1_to_2  # migrations, registered by decorator (streams/core/layouts.py)
 _clocks_1_to_2
 # Context-manager protocol arguments.
