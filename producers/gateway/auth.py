@@ -111,7 +111,9 @@ def write_token(path: str | Path, name: str, *, source: str | None, metrics: boo
     path = Path(path)
     if path.exists():
         SourceTokens.from_file(path)  # never add to a file that is already broken
-    token = secrets.token_urlsafe(32)
+    # Never beginning with "-" (one in 64 would): `--token -x…` reads as an option.
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
     lines = [
         "",
         "[[token]]",

@@ -56,7 +56,11 @@ def digest(token: str) -> str:
 
 
 def new_token() -> str:
-    return secrets.token_urlsafe(32)
+    """A random token that never begins with "-": one in 64 would, and `--token -x…` on a
+    command line reads as an option, not the token."""
+    while (token := secrets.token_urlsafe(32)).startswith("-"):
+        pass
+    return token
 
 
 def valid_role(role: str) -> bool:

@@ -16,9 +16,16 @@ from streams.web.auth import (
     TrustedProxy,
     allowed,
     digest,
+    new_token,
     write_token,
     wsgi_guard,
 )
+
+
+def test_no_token_begins_with_a_dash() -> None:
+    """Tokens never begin with "-" (a 1-in-64 draw would), which a command line would read
+    as an option: `--token -x…`.  2,000 draws find a regression with near certainty."""
+    assert not any(new_token().startswith("-") for _ in range(2000))
 
 
 def nobody(_: str) -> None:
