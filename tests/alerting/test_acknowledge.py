@@ -6,16 +6,17 @@ from __future__ import annotations
 import http.client
 import json
 import re
-import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from conftest import Topics
+from helpers import waiting
 from helpers.story import Story
 from live import keyed, partition_of, pulses
 from services import AlertmanagerServer
@@ -34,15 +35,7 @@ DOSSIER = "ACK-1"
 PAGE = f"/dossiers/{DOSSIER}"
 
 
-def eventually(check: Callable[[], Any], timeout: float = 90.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"not true within {timeout}s: {last!r}")
+eventually = partial(waiting.eventually, timeout=90.0)
 
 
 class Caller:

@@ -9,7 +9,11 @@ from __future__ import annotations
 
 import importlib.util
 import sys
+from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
+
+import pytest
 
 INTEGRATION = Path(__file__).parents[1] / "integration"
 sys.path.insert(0, str(INTEGRATION))
@@ -25,3 +29,25 @@ _spec.loader.exec_module(_integration)
 Topics = _integration.Topics
 kafka_bootstrap = _integration.kafka_bootstrap
 topics = _integration.topics
+
+
+@pytest.fixture
+def signed_in_worker(
+    kafka_bootstrap: str, topics: Topics, tmp_path: Path, request: pytest.FixtureRequest
+) -> Iterator[Any]:
+    """A worker with no token file, for the browser tests: the sign-in link it prints at
+    start signs the browser in, as a newcomer's first run does."""
+    from workers import WorkerProcess  # imports this conftest's Topics: not at load time
+
+    w = WorkerProcess(
+        kafka_bootstrap,
+        topics,
+        tmp_path / "w",
+        app_id=f"{request.module.__name__}-{topics.prefix}",
+        log=tmp_path / "w.log",
+        token_file=False,
+    )
+    try:
+        yield w
+    finally:
+        w.stop()

@@ -8,7 +8,7 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -16,6 +16,7 @@ from typing import Any
 import pytest
 from conftest import Topics
 from helpers.story import Story
+from helpers.waiting import eventually
 from live import keyed, pulses
 from workers import WorkerProcess, collect, produce
 
@@ -73,17 +74,6 @@ def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[Wor
         yield w
     finally:
         w.stop()
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"not true within {timeout}s: {last!r}")
 
 
 def units_story() -> list[DossierEvent]:

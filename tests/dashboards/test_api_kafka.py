@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import time
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -15,23 +14,13 @@ import pytest
 from aiokafka.partitioner import murmur2
 from conftest import Topics
 from helpers.story import Story
+from helpers.waiting import eventually
 from live import pulses
 from workers import WorkerProcess, produce
 
 from streams.contract.events import DossierEvent, encode_event
 
 pytestmark = pytest.mark.kafka
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"not true within {timeout}s: {last!r}")
 
 
 def keyed(events: list[DossierEvent]) -> list[tuple[bytes | None, bytes]]:

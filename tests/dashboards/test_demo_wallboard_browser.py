@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import socket
 import threading
-import time
 import urllib.request
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 from browser import SHOTS, WIDE, chrome, png_size, viewport
+from helpers import waiting
 from prometheus_client.parser import text_string_to_metric_families
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -35,15 +36,7 @@ ICT = timezone(timedelta(hours=7))
 MONDAY = datetime(2025, 9, 8, 7, 30, tzinfo=ICT)
 
 
-def eventually(check: Callable[[], Any], timeout: float = 30.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.2)
-    raise AssertionError(f"not true within {timeout}s: {last!r}")
+eventually = partial(waiting.eventually, timeout=30.0, every=0.2)
 
 
 def free_port() -> int:
@@ -200,7 +193,9 @@ def test_kiosk_mode_rotates_pages_of_units(
     pageno = browser.find_element(By.ID, "pageno")
     first = (pageno.get_attribute("data-page"), rows_shown(browser))
     assert first[0] == "1" and "Trang / Page 1/" in pageno.text
-    turned = eventually(lambda: pageno.get_attribute("data-page") == "2" and rows_shown(browser), 5)
+    turned = eventually(
+        lambda: pageno.get_attribute("data-page") == "2" and rows_shown(browser), timeout=5
+    )
     assert turned != first[1]  # the next units (the order may change as the demo runs)
 
 
@@ -216,8 +211,8 @@ def test_stale_banner_when_the_demo_stops_then_cannot_be_reached(
     eventually(lambda: len(rows_shown(browser)) >= 3)
     if not demo.stopped():
         assert banner(browser) == (False, "")
-    eventually(demo.stopped, 15)
-    assert eventually(lambda: banner(browser) == (True, "stale"), 10)
+    eventually(demo.stopped, timeout=15)
+    assert eventually(lambda: banner(browser) == (True, "stale"), timeout=10)
     text = browser.find_element(By.ID, "banner").text
     assert text.startswith("Số liệu không cập nhật từ ") and "/ Figures not updated since" in text
     assert "stale" in (browser.find_element(By.TAG_NAME, "body").get_attribute("class") or "")
@@ -226,7 +221,7 @@ def test_stale_banner_when_the_demo_stops_then_cannot_be_reached(
     SHOTS.mkdir(parents=True, exist_ok=True)
     assert browser.save_screenshot(str(SHOTS / "demo-wallboard-stale.png"))
     demo.close()
-    assert eventually(lambda: banner(browser) == (True, "unreachable"), 10)
+    assert eventually(lambda: banner(browser) == (True, "unreachable"), timeout=10)
     assert "Cannot reach the server" in browser.find_element(By.ID, "banner").text
 
 
@@ -250,7 +245,7 @@ def test_the_766_rate_on_the_board_is_the_apis_and_the_metrics(
     """For the same 30 days up to the same instant (the demo stopped), the board, the API
     and the Prometheus metric give the same Decision 766 counts and rate."""
     demo = start_demo(duration=6)
-    eventually(demo.stopped, 20)
+    eventually(demo.stopped, timeout=20)
     viewport(browser, (1920, 1080))
     signed_in(browser, demo, "/wallboard?days=30")
     rate = browser.find_element(By.ID, "rate766")

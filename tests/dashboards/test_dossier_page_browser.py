@@ -66,36 +66,20 @@ def fetch(url: str, token: str) -> tuple[int, str]:
 
 
 @pytest.fixture
-def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(
-        kafka_bootstrap,
-        topics,
-        tmp_path / "w",
-        app_id=f"dossier-page-{topics.prefix}",
-        log=tmp_path / "w.log",
-        token_file=False,  # the link it prints signs the browser in
-    )
-    try:
-        yield w
-    finally:
-        w.stop()
-
-
-@pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
     with chrome(tmp_path, WIDE) as driver:
         yield driver
 
 
 def test_every_alert_url_opens_its_dossier_page_on_a_wall_and_a_phone(
-    kafka_bootstrap: str, topics: Topics, worker: WorkerProcess, browser: WebDriver
+    kafka_bootstrap: str, topics: Topics, signed_in_worker: WorkerProcess, browser: WebDriver
 ) -> None:
     """Each alert the worker emits carries its dossier page's URL, every one answers 200
     with that dossier's page, and the page shows the open alerts with their evidence at
     1920×1080 and on a phone without sideways scrolling."""
-    link = worker.printed_link()
-    token = worker.tokens["centre"]
-    worker.wait_assigned()
+    link = signed_in_worker.printed_link()
+    token = signed_in_worker.tokens["centre"]
+    signed_in_worker.wait_assigned()
     produce(kafka_bootstrap, topics.events, keyed(stories() + pulses(LATER, topics.partitions)))
 
     def fired(messages: list[Any]) -> bool:
@@ -107,7 +91,7 @@ def test_every_alert_url_opens_its_dossier_page_on_a_wall_and_a_phone(
 
     records = [json.loads(m.value) for m in collect(kafka_bootstrap, topics.alerts, until=fired)]
     assert set(DOSSIERS) <= {r["dossier"] for r in records}
-    base = f"http://127.0.0.1:{worker.port}"
+    base = f"http://127.0.0.1:{signed_in_worker.port}"
     for r in records:
         assert r["url"] == f"{base}/dossiers/{urllib.request.quote(r['dossier'], safe='')}"
     for url in sorted({r["url"] for r in records}):

@@ -9,8 +9,7 @@ copies them to docs/).
 
 from __future__ import annotations
 
-import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
@@ -19,6 +18,7 @@ import pytest
 from browser import SHOTS, chrome, png_size
 from conftest import Topics
 from helpers.story import Story
+from helpers.waiting import eventually
 from live import pulses
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
@@ -32,17 +32,6 @@ pytestmark = pytest.mark.kafka
 
 WINDOW = (1600, 1000)
 LOCAL = timezone(timedelta(hours=7))
-
-
-def eventually(check: Callable[[], Any], timeout: float = 60.0) -> Any:
-    deadline = time.monotonic() + timeout
-    last: Any = None
-    while time.monotonic() < deadline:
-        last = check()
-        if last:
-            return last
-        time.sleep(0.3)
-    raise AssertionError(f"not true within {timeout}s: {last!r}")
 
 
 def local(dt: datetime) -> str:
@@ -84,32 +73,16 @@ def dossiers() -> list[DossierEvent]:
 
 
 @pytest.fixture
-def worker(kafka_bootstrap: str, topics: Topics, tmp_path: Path) -> Iterator[WorkerProcess]:
-    w = WorkerProcess(
-        kafka_bootstrap,
-        topics,
-        tmp_path / "w",
-        app_id=f"wallboard-{topics.prefix}",
-        log=tmp_path / "w.log",
-        token_file=False,  # the link it prints signs the browser in
-    )
-    try:
-        yield w
-    finally:
-        w.stop()
-
-
-@pytest.fixture
 def browser(tmp_path: Path) -> Iterator[WebDriver]:
     with chrome(tmp_path, WINDOW) as driver:
         yield driver
 
 
 def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
-    kafka_bootstrap: str, topics: Topics, worker: WorkerProcess, browser: WebDriver
+    kafka_bootstrap: str, topics: Topics, signed_in_worker: WorkerProcess, browser: WebDriver
 ) -> None:
-    link = worker.printed_link()
-    worker.wait_assigned()
+    link = signed_in_worker.printed_link()
+    signed_in_worker.wait_assigned()
     # One event per partition at the present: every partition's stream clock is now.
     now = datetime.now(UTC).replace(microsecond=0)
     events = dossiers() + pulses(now, topics.partitions)
@@ -117,7 +90,7 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
 
     # Opened once the worker holds every dossier: the page keeps the unit it selects first.
     def board_ready() -> Any:
-        status, board = worker.get("/api/board")
+        status, board = signed_in_worker.get("/api/board")
         if status != 200 or board["partial"]:
             return None
         rows = {r["unit"]: r for r in board["units"]}
@@ -134,7 +107,7 @@ def test_wallboard_lists_overdue_dossier_and_opens_its_referral_chain(
 
     # The deadline alerts fire on the worker's clock ticks, shortly after the events.
     def overdue_alert() -> Any:
-        status, d = worker.get("/api/dossiers/HS-OVERDUE")
+        status, d = signed_in_worker.get("/api/dossiers/HS-OVERDUE")
         return status == 200 and any(
             a["rule"] == "deadline" and a["level"] == "overdue" for a in d["open_alerts"]
         )
