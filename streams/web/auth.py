@@ -263,6 +263,20 @@ SECURITY_HEADERS = (
 WsgiApp = Callable[[dict[str, Any], Callable[..., Any]], Iterable[bytes]]
 
 
+def identify_environ(guard: Guard, environ: Mapping[str, Any]) -> Identity | None:
+    """Who a WSGI request comes from, by its headers, cookie and peer address."""
+    jar = http.cookies.SimpleCookie(environ.get("HTTP_COOKIE", ""))
+
+    def header(name: str) -> str | None:
+        value: str | None = environ.get("HTTP_" + name.upper().replace("-", "_"))
+        return value
+
+    def cookie(name: str) -> str | None:
+        return jar[name].value if name in jar else None
+
+    return guard.identify(header, cookie, environ.get("REMOTE_ADDR"))
+
+
 def wsgi_guard(inner: WsgiApp, guard: Guard, *, home: str = "/metrics") -> WsgiApp:
     """The same guard in front of a WSGI application (the demo's /metrics)."""
 
@@ -280,16 +294,7 @@ def wsgi_guard(inner: WsgiApp, guard: Guard, *, home: str = "/metrics") -> WsgiA
             set_cookie = f"{COOKIE}={token}; Path=/; HttpOnly; SameSite=Strict"
             where = home if path == "/" else path
             return reply("303 See Other", [("Location", where), ("Set-Cookie", set_cookie)])
-        jar = http.cookies.SimpleCookie(environ.get("HTTP_COOKIE", ""))
-
-        def header(name: str) -> str | None:
-            value: str | None = environ.get("HTTP_" + name.upper().replace("-", "_"))
-            return value
-
-        def cookie(name: str) -> str | None:
-            return jar[name].value if name in jar else None
-
-        identity = guard.identify(header, cookie, environ.get("REMOTE_ADDR"))
+        identity = identify_environ(guard, environ)
         status = allowed(identity, path, public_metrics=guard.public_metrics)
         if status == 401:
             return reply(

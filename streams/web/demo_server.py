@@ -10,7 +10,6 @@ events, never while a page reads them.
 
 from __future__ import annotations
 
-import http.cookies
 import importlib
 import json
 import threading
@@ -31,7 +30,7 @@ from streams.reports.periods import PeriodError, judged_until, parse_period
 from streams.web import unit_model as um
 from streams.web import unit_page
 from streams.web import views_model as vm
-from streams.web.auth import Guard, WsgiApp, wsgi_guard
+from streams.web.auth import Guard, WsgiApp, identify_environ, wsgi_guard
 from streams.web.wallboard import FILES
 
 if TYPE_CHECKING:
@@ -132,16 +131,7 @@ class DemoSite:
     def _units(self, environ: Mapping[str, Any]) -> vm.Units:
         """The units the caller may see (None: all, the centre), as the guard that let
         the request in identified it."""
-        jar = http.cookies.SimpleCookie(environ.get("HTTP_COOKIE", ""))
-
-        def header(name: str) -> str | None:
-            value: str | None = environ.get("HTTP_" + name.upper().replace("-", "_"))
-            return value
-
-        def cookie(name: str) -> str | None:
-            return jar[name].value if name in jar else None
-
-        identity = self.guard.identify(header, cookie, environ.get("REMOTE_ADDR"))
+        identity = identify_environ(self.guard, environ)
         if identity is None or identity.is_centre:
             return None  # nobody only reaches the open paths (/health)
         return identity.units
