@@ -41,8 +41,6 @@ class Progress:
     recoveries: int = 0
     processed: dict[int, int] = field(default_factory=dict)
     """Partition of the events topic → the last offset handled."""
-    started_at: dict[int, int] = field(default_factory=dict)
-    """Partition → the last offset committed when it was assigned."""
     loop_lag_max: float = 0.0
 
 

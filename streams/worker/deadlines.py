@@ -9,6 +9,7 @@ from typing import Any
 
 import structlog
 
+from streams.worker import rewinding
 from streams.worker.agent import Parts
 from streams.worker.lag import unread
 
@@ -39,11 +40,13 @@ class Deadlines:
         # The high-water marks the fetcher already saw (every fetch response carries
         # them): asking the broker here would take longer than the timer's interval.
         caught_up = set()
+        resumed_at = rewinding.resumed_at(self.parts.topology.app)
         for tp in assigned:
+            resumed = resumed_at.get(tp)
             lag = unread(
                 consumer.highwater(tp),
                 progress.processed.get(tp.partition),
-                progress.started_at.get(tp.partition),
+                None if resumed is None else resumed - 1,
             )
             if lag is None:
                 continue  # not fetched yet: unknown, so not caught up
@@ -63,18 +66,10 @@ class Deadlines:
 
     async def recover(self) -> None:
         """After a rebalance or a start: the clocks and the schedule from the tables."""
-        consumer, progress, core = (
-            self.parts.topology.app.consumer,
-            self.parts.progress,
-            self.parts.core,
-        )
+        progress, core = self.parts.progress, self.parts.core
         assigned = self._assigned()
         for tp in assigned:
-            try:
-                position = await consumer.position(tp)
-            except Exception:  # a rebalance took it away meanwhile: not ours to track
-                continue
-            progress.started_at[tp.partition] = (position or 0) - 1
+            # Reading resumes where the group committed (RewindingConsumer.resumed_at).
             progress.processed.pop(tp.partition, None)
         core.clocks.clear()
         for tp in assigned:

@@ -22,6 +22,7 @@ from faust.streams import _current_event
 
 from streams.web.auth import Guard
 from streams.web.guard import middleware
+from streams.worker import rewinding
 from streams.worker.settings import WorkerSettings
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -84,6 +85,8 @@ def build(s: WorkerSettings, guard: Guard) -> Topology:
         web_tables_enabled=s.faust_pages,
         **s.faust_client_config(),
     )
+    # Before anything reaches the transport: events a rebalance dropped are read again.
+    rewinding.install(app)
     # Before any route: every request meets the guard first (streams/web/guard.py).
     app.web.web_app.middlewares.append(middleware(guard))  # type: ignore[attr-defined]
     source = app.topic(s.events_topic, s.ticks_topic, **RAW)

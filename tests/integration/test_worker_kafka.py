@@ -13,7 +13,10 @@ from typing import Any
 import pytest
 from conftest import Topics
 from helpers.story import Story
+from helpers.waiting import eventually
+from kafka.admin import KafkaAdminClient
 from live import alert_ids, firing, judged, keyed, pulses
+from prometheus_client.parser import text_string_to_metric_families
 from workers import WorkerProcess, collect, produce
 
 from producers.simulator import simulate
@@ -181,7 +184,47 @@ def test_two_workers_split_the_partitions(
         kafka_bootstrap, topics.alerts, until=lambda m: set(alert_ids(m)) >= want, timeout=120
     )
     ceiling = firing(judged(events, int(end.timestamp() + time.time() - start)))
-    assert want <= set(alert_ids(got)) <= ceiling
+    ids = set(alert_ids(got))
+    assert want <= ids, (sorted(want - ids)[:10], one.tail(40), two.tail(40))
+    assert ids <= ceiling, sorted(ids - ceiling)[:10]
+
+
+def events_read(worker: WorkerProcess) -> float:
+    """Events the worker has read, by its own count (duplicates included)."""
+    return sum(
+        sample.value
+        for family in text_string_to_metric_families(worker.metrics())
+        if family.name == "dossierwatch_source_events"
+        for sample in family.samples
+        if sample.name.endswith("_total")
+    )
+
+
+def test_a_group_without_committed_offsets_reads_every_event_again(
+    kafka_bootstrap: str, topics: Topics, worker_factory: Any
+) -> None:
+    """A worker whose consumer group has lost its offsets (Kafka expires an empty group's
+    offsets after a week; an operator may delete the group) restores its tables, then
+    reads every event from the start: none is fetched during the restore and dropped
+    (streams/worker/rewinding.py)."""
+    events = simulated(1000, seed=11)  # a restore long enough for the fetcher to run
+    produce(kafka_bootstrap, topics.events, keyed(events))
+    first = worker_factory("w1")
+    first.wait_assigned()
+    eventually(lambda: events_read(first) >= len(events), timeout=60)
+    first.stop()
+    admin = KafkaAdminClient(bootstrap_servers=kafka_bootstrap)
+    try:
+        admin.delete_groups([first.app_id])
+    finally:
+        admin.close()
+    again = worker_factory("w1")  # the same data folder: its tables come back first
+    again.wait_assigned()
+    try:
+        eventually(lambda: events_read(again) >= len(events), timeout=60)
+    except AssertionError:
+        read = events_read(again)
+        raise AssertionError(f"{read:.0f} of {len(events)} read: {again.tail(30)}") from None
 
 
 def test_a_restarted_worker_still_breaches_idle_dossiers(

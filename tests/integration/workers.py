@@ -60,6 +60,7 @@ class WorkerProcess(LoggedProcess):
         token_file: bool = True,
     ) -> None:
         self.port = free_port()
+        self.app_id = app_id
         self.log = log
         self.token_file, self.tokens = tokens_for(data_dir.parent)
         access = ["--token-file", str(self.token_file)] if token_file else []

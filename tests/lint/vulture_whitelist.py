@@ -68,3 +68,6 @@ _.solidFill
 # `rocksdb_options.as_options()`.
 as_options
 _.rocksdb_options
+# Faust's public setter: the app takes its consumer's transport from it
+# (streams/worker/rewinding.py).
+_.transport
