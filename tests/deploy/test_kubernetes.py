@@ -1,14 +1,16 @@
 """deploy/kubernetes: the Kustomize manifests, rendered without kubectl and checked
 offline against the Kubernetes schemas (kubernetes-validate, strict) and small schemas of
-the custom resources, and for the facts the workers depend on."""
+the custom resources, for the facts the workers depend on, and against Alertmanager's
+config and docker-compose.yml (the endpoints, tokens and flags they share)."""
 
 from __future__ import annotations
 
 import argparse
 import shutil
 import subprocess
-from pathlib import Path
+from pathlib import Path, PurePosixPath
 from typing import Any
+from urllib.parse import urlsplit
 
 import jsonschema
 import kubernetes_validate
@@ -23,6 +25,8 @@ REPO = Path(__file__).resolve().parents[2]
 KUBERNETES = REPO / "deploy" / "kubernetes"
 OVERLAY = KUBERNETES / "overlays" / "example"
 STRIMZI = KUBERNETES / "examples" / "strimzi"
+ALERTMANAGER_YML = REPO / "deploy" / "alertmanager" / "alertmanager.yml"
+COMPOSE = REPO / "docker-compose.yml"
 K8S_VERSION = "1.33.0"
 OUR_IMAGE = "registry.example.vn/dossierwatch"
 WORKLOADS = ("Deployment", "StatefulSet")
@@ -63,6 +67,40 @@ def worker_settings(objects: list[dict[str, Any]], monkeypatch: pytest.MonkeyPat
     worker_command.register(parser.add_subparsers(dest="command"))
     args = parser.parse_args([a.replace("$(POD_IP)", "10.0.0.1") for a in worker["args"]])
     return worker_command.settings_from(args)
+
+
+def values_of(tree: Any, key: str) -> list[Any]:
+    """Every value under `key` anywhere in a parsed YAML tree."""
+    if isinstance(tree, dict):
+        found = [tree[key]] if key in tree else []
+        return found + [v for child in tree.values() for v in values_of(child, key)]
+    if isinstance(tree, list):
+        return [v for child in tree for v in values_of(child, key)]
+    return []
+
+
+def mounted_from_secret(
+    pod: dict[str, Any], container: dict[str, Any], path: str
+) -> tuple[str, str] | None:
+    """(Secret name, key) of the file at `path` in the container, or None when no secret
+    volume puts it there; the deepest mount holding the path wins, as in the pod."""
+    volumes = {v["name"]: v for v in pod.get("volumes", [])}
+    file = PurePosixPath(path)
+    holders: list[tuple[int, dict[str, Any], str]] = []
+    for m in container.get("volumeMounts", []):
+        at = PurePosixPath(m["mountPath"])
+        if "subPath" in m and file == at:
+            holders.append((len(at.parts), m, m["subPath"]))
+        elif "subPath" not in m and file.is_relative_to(at) and file != at:
+            holders.append((len(at.parts), m, str(file.relative_to(at))))
+    if not holders:
+        return None
+    _, mount, inside = max(holders, key=lambda h: h[0])
+    secret = volumes[mount["name"]].get("secret")
+    if secret is None:
+        return None
+    items = {i["path"]: i["key"] for i in secret.get("items", [{"key": inside, "path": inside}])}
+    return (secret["secretName"], items[inside]) if inside in items else None
 
 
 # -- schemas --------------------------------------------------------------------------
@@ -332,7 +370,7 @@ def test_our_programs_are_probed_on_health_at_the_port_they_listen_on() -> None:
             assert get["path"] == path, (workload, probe)
             assert ports.get(get["port"], get["port"]) == _port_arg(c["args"]), (workload, probe)
         probed.add(workload)
-    assert probed == {"worker", "ingest-gateway", "zalo-adapter"}
+    assert probed == {"worker", "ingest-gateway", "zalo-adapter", "sms-adapter"}
 
 
 def test_images_are_pinned_by_tag() -> None:
@@ -341,7 +379,7 @@ def test_images_are_pinned_by_tag() -> None:
     for image in images:
         name, _, tag = image.rpartition(":")
         assert name and tag and tag != "latest" and "/" not in tag, image
-    assert sum(image.startswith(OUR_IMAGE + ":") for image in images) == 4
+    assert sum(image.startswith(OUR_IMAGE + ":") for image in images) == 5
 
 
 def test_scaling_stays_within_the_partitions_and_reads_the_workers_group(
@@ -481,12 +519,103 @@ def test_disruption_budgets_cover_running_pods() -> None:
 
 def test_placeholder_secrets_hold_no_real_value() -> None:
     """Every Secret value committed in the example is a marked placeholder (or the user
-    name), never something that could be a real token."""
+    name, or the path the SMS gateway file is mounted at), never something that could be
+    a real token."""
+    not_secret = {"username", "SMS_GATEWAY_CONFIG"}
     for o in rendered(OVERLAY):
         if o["kind"] == "Secret":
             assert "data" not in o
             for key, value in o["stringData"].items():
-                assert "REPLACE-ME" in value or key == "username", (o["metadata"]["name"], key)
+                assert "REPLACE-ME" in value or key in not_secret, (o["metadata"]["name"], key)
+
+
+def test_alertmanagers_endpoints_are_services_at_their_ports() -> None:
+    """Every webhook URL (and the SMTP smarthost) in alertmanager.yml names a Service of the
+    overlay that serves the URL's port on a pod listening there, or an ExternalName Service
+    (which takes the port to the outside host as it is)."""
+    objects = rendered(OVERLAY)
+    config = yaml.safe_load(ALERTMANAGER_YML.read_text())
+    endpoints = {urlsplit(url) for url in values_of(config, "url")}
+    endpoints.add(urlsplit("smtp://" + config["global"]["smtp_smarthost"]))
+    assert endpoints
+    served = set()
+    for endpoint in endpoints:
+        service = one(objects, "Service", str(endpoint.hostname))["spec"]
+        if service.get("type") == "ExternalName":
+            continue
+        ports = [p for p in service["ports"] if p["port"] == endpoint.port]
+        assert ports, f"{endpoint.netloc}: the Service has no port {endpoint.port}"
+        target = ports[0].get("targetPort", endpoint.port)
+        listening = [
+            c
+            for o in objects
+            if o["kind"] in WORKLOADS
+            and service["selector"].items() <= o["spec"]["template"]["metadata"]["labels"].items()
+            for c in o["spec"]["template"]["spec"]["containers"]
+            if any(target in (p.get("name"), p["containerPort"]) for p in c.get("ports", []))
+        ]
+        assert listening, f"{endpoint.netloc}: no pod of the Service listens on {target}"
+        served.add(endpoint.hostname)
+    # Our own receivers are in the base, not ExternalNames left to the installation.
+    assert {"zalo-adapter", "sms-adapter"} <= served
+
+
+def test_alertmanagers_credential_files_are_mounted_from_the_overlays_secrets() -> None:
+    """Every credentials_file in alertmanager.yml is mounted in the Alertmanager pod from a
+    Secret key that the example overlay's Secrets define."""
+    objects = rendered(OVERLAY)
+    files = set(values_of(yaml.safe_load(ALERTMANAGER_YML.read_text()), "credentials_file"))
+    assert files
+    pod = one(objects, "StatefulSet", "alertmanager")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    secrets = {o["metadata"]["name"]: o["stringData"] for o in objects if o["kind"] == "Secret"}
+    for path in sorted(files):
+        source = mounted_from_secret(pod, container, path)
+        assert source is not None, f"{path} is not mounted from a Secret"
+        name, key = source
+        assert key in secrets.get(name, {}), f"{path}: the overlay's Secret {name} has no {key}"
+
+
+def test_adapters_get_the_flags_they_get_in_compose() -> None:
+    """Each alert adapter docker-compose.yml runs is run in Kubernetes too, with the same
+    flags (their values, paths and ports, may differ)."""
+    services = yaml.safe_load(COMPOSE.read_text())["services"]
+    in_compose = {
+        s["command"][0]: s["command"]
+        for s in services.values()
+        if isinstance(s.get("command"), list) and str(s["command"][0]).endswith("-adapter")
+    }
+    in_kubernetes = {
+        c["args"][0]: c["args"]
+        for _, c in containers(rendered(OVERLAY))
+        if c.get("args") and str(c["args"][0]).endswith("-adapter")
+    }
+    assert set(in_kubernetes) == set(in_compose) == {"zalo-adapter", "sms-adapter"}
+
+    def flags(args: list[str]) -> list[str]:
+        return sorted(a for a in args if a.startswith("--"))
+
+    for adapter, args in in_compose.items():
+        ours, theirs = flags(in_kubernetes[adapter]), flags(args)
+        assert ours == theirs, (
+            f"{adapter}: only in Kubernetes {sorted(set(ours) - set(theirs))},"
+            f" only in compose {sorted(set(theirs) - set(ours))}"
+        )
+
+
+def test_the_sms_gateway_path_is_the_file_mounted_beside_it() -> None:
+    """SMS_GATEWAY_CONFIG, from the optional SMS Secret, names the file the SMS adapter
+    mounts from that same Secret (so the path is set exactly when the file is there)."""
+    objects = rendered(OVERLAY)
+    pod = one(objects, "Deployment", "sms-adapter")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    env = {e["name"]: e for e in container["env"]}
+    ref = env["SMS_GATEWAY_CONFIG"]["valueFrom"]["secretKeyRef"]
+    assert ref["optional"] is True
+    secret = one(objects, "Secret", ref["name"])["stringData"]
+    source = mounted_from_secret(pod, container, secret[ref["key"]])
+    assert source is not None and source[0] == ref["name"], source
+    assert source[1] in secret, source
 
 
 def test_the_renderer_refuses_what_it_cannot_render(tmp_path: Path) -> None:
