@@ -457,6 +457,30 @@ def test_alertmanager_reads_the_repository_config_and_templates() -> None:
     assert templates.is_dir(), f"no {templates.relative_to(REPO)} beside alertmanager.yml"
 
 
+def test_alertmanagers_credential_files_are_its_compose_secrets() -> None:
+    """Every credentials_file in alertmanager.yml is a secret the Alertmanager service is
+    given (compose mounts secret `x` at /run/secrets/x), and every such secret is defined."""
+    config = _load(REPO / "deploy" / "alertmanager" / "alertmanager.yml")
+    wanted: set[str] = set()
+
+    def walk(node: Any) -> None:
+        if isinstance(node, dict):
+            for key, value in node.items():
+                if key == "credentials_file":
+                    wanted.add(str(value))
+                walk(value)
+        elif isinstance(node, list):
+            for item in node:
+                walk(item)
+
+    walk(config)
+    assert wanted, "alertmanager.yml reads no credentials file"
+    given = {f"/run/secrets/{name}" for name in SERVICES["alertmanager"].get("secrets", [])}
+    assert wanted <= given, f"not given to Alertmanager: {sorted(wanted - given)}"
+    defined = set(COMPOSE.get("secrets", {}))
+    assert {path.rsplit("/", 1)[1] for path in wanted} <= defined
+
+
 def listening_ports(name: str) -> set[int]:
     """Container ports a service is known to listen on: published, exposed, or given to
     the project image as --port / --web-port."""
