@@ -6,6 +6,7 @@ config and docker-compose.yml (the endpoints, tokens and flags they share)."""
 from __future__ import annotations
 
 import argparse
+import re
 import shutil
 import subprocess
 from pathlib import Path, PurePosixPath
@@ -616,6 +617,23 @@ def test_the_sms_gateway_path_is_the_file_mounted_beside_it() -> None:
     source = mounted_from_secret(pod, container, secret[ref["key"]])
     assert source is not None and source[0] == ref["name"], source
     assert source[1] in secret, source
+
+
+def test_the_zns_template_the_readme_names_is_in_the_zalo_adapters_pod() -> None:
+    """The ZALO_ZNS_TEMPLATE path the README tells operators to set is a file of a
+    ConfigMap mounted in the Zalo adapter, with the project's template as its content."""
+    readme = (KUBERNETES / "README.md").read_text(encoding="utf-8")
+    found = re.search(r"ZALO_ZNS_TEMPLATE=(\S+?)`", readme)
+    assert found, "the README does not say how to turn ZNS on"
+    folder, _, name = found.group(1).rpartition("/")
+    objects = rendered(OVERLAY)
+    pod = one(objects, "Deployment", "zalo-adapter")["spec"]["template"]["spec"]
+    (container,) = pod["containers"]
+    mount = next(m for m in container["volumeMounts"] if m["mountPath"] == folder)
+    volume = next(v for v in pod["volumes"] if v["name"] == mount["name"])
+    data = one(objects, "ConfigMap", volume["configMap"]["name"])["data"]
+    template = REPO / "deploy" / "alertmanager" / "zns-template.toml"
+    assert data.get(name) == template.read_text(encoding="utf-8")
 
 
 def test_the_renderer_refuses_what_it_cannot_render(tmp_path: Path) -> None:
