@@ -231,6 +231,16 @@ class Engine:
             self.observer.fired(before, d, alerts)
         return alerts
 
+    def defer(self, key: str) -> None:
+        """Put a dossier that `due` handed out back on the schedule, unfired (its tick
+        came when it may not fire: see WorkerCore.on_tick)."""
+        if key not in self._popped:
+            return
+        self._popped.discard(key)
+        d = self.dossiers.get(key)
+        if d is not None and d.wake is not None:
+            self._index(self.lane_of(key, d.source)).schedule(key, None, d.wake)
+
     def advance(self, now: int, lanes: Iterable[Lane] | None = None) -> list[Alert]:
         """Move the stream time of every lane (or the given ones) to `now`: fire every
         timer strictly before it, earliest first in each lane."""

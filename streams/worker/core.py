@@ -191,9 +191,17 @@ class WorkerCore:
             d = self.store.get(key)
             if d is None:
                 return Outcome()
-            judge = self.clock(partition).judge(d.source, wall)
-            if judge is None:
-                return Outcome()  # a source this partition has not read: not its tick
+            clock = self.clock(partition)
+            judge = clock.judge(d.source, wall)
+            if judge is None or clock.held:
+                # Not now: a source this partition has not read, or events of the
+                # partition wait to be read (or its clocks, just restored, were not looked
+                # at yet).  A tick sent before a rebalance, read by the new owner ahead of
+                # the events it re-reads, would otherwise fire on a state that lacks them:
+                # a false alarm.  The dossier goes back on the schedule, for the timer to
+                # tick again once the partition is caught up.
+                self.engine.defer(key)
+                return Outcome()
             alerts = self.engine.fire(key, min(now, judge))
         except NewerLayoutError:
             raise  # not a bad tick: this worker cannot run on that state at all

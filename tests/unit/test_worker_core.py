@@ -166,6 +166,44 @@ def test_a_partition_with_a_backlog_holds_its_clock() -> None:
     assert [k for k, _ in w.due(9000.0 + 3600.5, caught_up={0})] == ["A"]
 
 
+def test_a_tick_read_during_a_backlog_fires_nothing_until_the_partition_is_caught_up() -> None:
+    """A tick that arrives while events of its partition wait to be read (one sent before
+    a rebalance, read by the new owner ahead of the events it re-reads) fires nothing;
+    the dossier stays scheduled and fires once the partition is caught up."""
+    w = Worker()
+    w.event(Story("A").received("2025-09-08T09:00", due="2025-09-08T10:00").events[0], 0.0)
+    assert [k for k, _ in w.due(3600.5, caught_up={0})] == ["A"]  # handed out for a tick
+    w.due(3601.0, caught_up=set())  # before the tick is read, new events wait: held
+    held = w.tick("A", at("2025-09-08T10:00") + 1, 3601.0)
+    assert held.alerts == [] and held.reject is None
+    assert w.core.waiting() == 1  # back on the schedule, not lost
+    due = w.due(3602.0, caught_up={0})
+    assert [k for k, _ in due] == ["A"]
+    fired = w.tick("A", due[0][1], 3602.0)
+    assert any(a.rule == "deadline" for a in fired.alerts)
+
+
+def test_a_tick_for_restored_clocks_waits_for_the_first_look() -> None:
+    """Clocks restored after a rebalance neither run nor hold until the timer has looked
+    at the partition: a tick read before that fires nothing (the saved clock may be ahead
+    of the states the new owner holds)."""
+    w = Worker()
+    w.event(Story("A").received("2025-09-08T09:00", due="2025-09-08T10:00").events[0], 0.0)
+    # The previous owner read a later event of the source (its state never reached the
+    # table): the saved clock stands past A's deadline.
+    w.event(Story("B").received("2025-09-08T10:30").events[0], 1.0)
+    w.core.store.discard("B")
+    w.commit()
+    saved = w.core.saved_clocks(0, 7200.0)
+    w.core.clocks.clear()
+    w.core.restore_clocks(0, saved)
+    w.core.rebuild()
+    out = w.tick("A", at("2025-09-08T11:00"), 7200.0)
+    assert out.alerts == [] and out.reject is None
+    assert w.core.waiting() == 1
+    assert [k for k, _ in w.due(7200.0, caught_up={0})] == ["A"]  # once looked at
+
+
 def test_a_finished_dossier_is_deleted_after_retention() -> None:
     """Completed dossiers leave the table once the retention has passed in stream time."""
     w = Worker(retention_days=30)
