@@ -29,7 +29,7 @@ import time
 import urllib.request
 import uuid
 from collections.abc import Iterator
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import NamedTuple
 
@@ -37,17 +37,17 @@ from kafka import KafkaConsumer, KafkaProducer
 from kafka_bench import (
     BOOTSTRAP,
     BREACH_ONLY,
+    LOCAL,
     delete_topics,
     end_offsets,
     ensure_broker,
     fresh_topics,
+    live_event,
     percentile,
     produce_all,
     start_worker,
     stop,
 )
-
-LOCAL = timezone(timedelta(hours=7))
 
 
 def health(port: str) -> dict[str, object] | None:
@@ -64,15 +64,7 @@ done_trickling = threading.Event()
 
 def event(dossier: str, kind: str, data: dict[str, object]) -> tuple[bytes, bytes]:
     """One live event, dated when it is made."""
-    body = {
-        "specversion": "1.0",
-        "id": f"{dossier}-{kind}",
-        "source": "bench",
-        "type": kind,
-        "time": datetime.now(LOCAL).isoformat(),
-        "subject": dossier,
-        "data": data,
-    }
+    body = live_event(dossier, f"{dossier}-{kind}", kind, data)
     return dossier.encode(), json.dumps(body).encode()
 
 

@@ -11,7 +11,8 @@ import time
 import urllib.error
 import urllib.request
 import uuid
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
+from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any
 
@@ -23,6 +24,25 @@ REPO = Path(__file__).resolve().parents[1]
 BIN = Path(sys.executable).with_name("dossierwatch")
 BOOTSTRAP = os.environ.get("KAFKA_BOOTSTRAP", "127.0.0.1:9092")
 PARTITIONS = 6
+
+
+LOCAL = timezone(timedelta(hours=7))
+"""Vietnam's offset: the one the handling systems stamp their events with."""
+
+
+def live_event(
+    dossier: str, event_id: str, kind: str, data: Mapping[str, object], source: str = "bench"
+) -> dict[str, object]:
+    """A dossier event as a live handling system sends it: dated when it is made."""
+    return {
+        "specversion": "1.0",
+        "id": event_id,
+        "source": source,
+        "type": kind,
+        "time": datetime.now(LOCAL).isoformat(),
+        "subject": dossier,
+        "data": data,
+    }
 
 
 def ensure_broker() -> None:

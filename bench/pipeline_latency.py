@@ -18,7 +18,6 @@ import threading
 import time
 import urllib.request
 import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from kafka import KafkaConsumer, KafkaProducer
@@ -27,26 +26,15 @@ from kafka_bench import (
     delete_topics,
     ensure_broker,
     fresh_topics,
+    live_event,
     percentile,
     start_worker,
     stop,
 )
 
-LOCAL = timezone(timedelta(hours=7))
-
 
 def event(dossier: str, n: int, kind: str, data: dict[str, str]) -> bytes:
-    return json.dumps(
-        {
-            "specversion": "1.0",
-            "id": f"{dossier}-{n}",
-            "source": "bench",
-            "type": kind,
-            "time": datetime.now(LOCAL).isoformat(),
-            "subject": dossier,
-            "data": data,
-        }
-    ).encode()
+    return json.dumps(live_event(dossier, f"{dossier}-{n}", kind, data)).encode()
 
 
 def main() -> None:

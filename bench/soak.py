@@ -26,7 +26,6 @@ import tempfile
 import threading
 import time
 import uuid
-from datetime import datetime, timedelta, timezone
 from pathlib import Path
 
 from benchlib import emit, environment, table
@@ -36,12 +35,12 @@ from kafka_bench import (
     delete_topics,
     ensure_broker,
     fresh_topics,
+    live_event,
     start_worker,
     stop,
 )
 from PIL import Image, ImageDraw
 
-LOCAL = timezone(timedelta(hours=7))
 TARGET_GROWTH = 0.10
 
 
@@ -64,15 +63,7 @@ def story_event(n: int, population: int) -> tuple[bytes, bytes]:
     else:
         kind = "dossier.assigned"
         data = {"unit": "A", "officer": f"O-{n % population % 40}"}
-    body = {
-        "specversion": "1.0",
-        "id": f"{dossier}-{n}",
-        "source": "soak",
-        "type": kind,
-        "time": datetime.now(LOCAL).isoformat(),
-        "subject": dossier,
-        "data": data,
-    }
+    body = live_event(dossier, f"{dossier}-{n}", kind, data, source="soak")
     return dossier.encode(), json.dumps(body).encode()
 
 

@@ -29,7 +29,7 @@ import threading
 import time
 import uuid
 from dataclasses import asdict, dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -39,10 +39,12 @@ from kafka.partitioner.default import murmur2
 from kafka_bench import (
     BOOTSTRAP,
     BREACH_ONLY,
+    LOCAL,
     delete_topics,
     ensure_broker,
     fresh_topics,
     health,
+    live_event,
     percentile,
     produce_all,
     start_worker,
@@ -54,7 +56,6 @@ from streams.cli.common import policy_book
 from streams.contract.events import event_from_dict
 from streams.core.engine import Engine
 
-LOCAL = timezone(timedelta(hours=7))
 TARGET_S = 10.0
 BEFORE = (
     "--standby-replicas",
@@ -74,19 +75,8 @@ def partition_of(key: str, partitions: int) -> int:
 
 
 def receipt(dossier: str, due: float) -> dict[str, Any]:
-    return {
-        "specversion": "1.0",
-        "id": f"{dossier}-received",
-        "source": "bench",
-        "type": "dossier.received",
-        "time": datetime.now(LOCAL).isoformat(),
-        "subject": dossier,
-        "data": {
-            "procedure": "P",
-            "unit": "A",
-            "due": datetime.fromtimestamp(due, LOCAL).isoformat(),
-        },
-    }
+    data = {"procedure": "P", "unit": "A", "due": datetime.fromtimestamp(due, LOCAL).isoformat()}
+    return live_event(dossier, f"{dossier}-received", "dossier.received", data)
 
 
 def expected_alerts(receipts: list[dict[str, Any]], policy: Path, until: float) -> set[str]:
@@ -103,15 +93,7 @@ def trickle(topic: str, rate: float, stop_at: threading.Event) -> None:
     i = 0
     while not stop_at.is_set():
         key = f"LIVE-{i:07d}"
-        body = {
-            "specversion": "1.0",
-            "id": f"{key}-assigned",
-            "source": "bench",
-            "type": "dossier.assigned",
-            "time": datetime.now(LOCAL).isoformat(),
-            "subject": key,
-            "data": {"unit": "A"},
-        }
+        body = live_event(key, f"{key}-assigned", "dossier.assigned", {"unit": "A"})
         producer.send(topic, key=key.encode(), value=json.dumps(body).encode())
         i += 1
         stop_at.wait(1 / rate)
