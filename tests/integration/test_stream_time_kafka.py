@@ -120,9 +120,9 @@ def test_a_restart_after_a_pause_is_judged_as_a_replay_is(
     worker = worker_factory("w1")
     worker.wait_assigned()
     deadline = time.monotonic() + 90  # until every event of the first half is read
-    while time.monotonic() < deadline and _events_read(worker.metrics()) < len(first):
+    while time.monotonic() < deadline and worker.counter_total("dossierwatch_events") < len(first):
         time.sleep(0.5)
-    assert _events_read(worker.metrics()) == len(first), worker.tail()
+    assert worker.counter_total("dossierwatch_events") == len(first), worker.tail()
     time.sleep(2)  # past the commit interval
     worker.stop()
     produce(kafka_bootstrap, topics.events, published(events[half:]))
@@ -131,14 +131,6 @@ def test_a_restart_after_a_pause_is_judged_as_a_replay_is(
     want = replayed(events)
     got = await_said(kafka_bootstrap, topics, want)
     assert got == want, again.tail()
-
-
-def _events_read(metrics: str) -> float:
-    total = 0.0
-    for line in metrics.splitlines():
-        if line.startswith("dossierwatch_events_total{"):
-            total += float(line.rsplit(" ", 1)[1])
-    return total
 
 
 SLOW_PACE = 15.0

@@ -16,7 +16,6 @@ from helpers.story import Story
 from helpers.waiting import eventually
 from kafka.admin import KafkaAdminClient
 from live import alert_ids, firing, judged, keyed, pulses
-from prometheus_client.parser import text_string_to_metric_families
 from workers import WorkerProcess, collect, produce
 
 from producers.simulator import simulate
@@ -191,13 +190,7 @@ def test_two_workers_split_the_partitions(
 
 def events_read(worker: WorkerProcess) -> float:
     """Events the worker has read, by its own count (duplicates included)."""
-    return sum(
-        sample.value
-        for family in text_string_to_metric_families(worker.metrics())
-        if family.name == "dossierwatch_source_events"
-        for sample in family.samples
-        if sample.name.endswith("_total")
-    )
+    return worker.counter_total("dossierwatch_source_events")
 
 
 def test_a_group_without_committed_offsets_reads_every_event_again(

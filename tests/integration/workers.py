@@ -17,6 +17,7 @@ from typing import Any
 from conftest import Topics
 from helpers.processes import LoggedProcess
 from kafka import KafkaConsumer, KafkaProducer
+from prometheus_client.parser import text_string_to_metric_families
 
 from streams.web.auth import write_token
 
@@ -123,6 +124,16 @@ class WorkerProcess(LoggedProcess):
         status, body = self.get("/metrics", role="metrics", raw=True)
         assert status == 200, (status, body)
         return str(body)
+
+    def counter_total(self, family: str) -> float:
+        """A counter of /metrics summed over its labels (e.g. the events read)."""
+        return sum(
+            sample.value
+            for found in text_string_to_metric_families(self.metrics())
+            if found.name == family
+            for sample in found.samples
+            if sample.name.endswith("_total")
+        )
 
     def get(self, path: str, role: str | None = "centre", *, raw: bool = False) -> tuple[int, Any]:
         """(status, JSON body — or text with `raw`) of a GET as `role` (None: anonymous)."""
