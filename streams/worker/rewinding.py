@@ -36,11 +36,14 @@ from aiokafka.structs import TopicPartition
 from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
+from streams.worker.delivering import EagerFirst
+
 log = structlog.get_logger("dossierwatch.worker")
 
 
-class RewindingConsumer(faust_aiokafka.Consumer):
-    """Faust's aiokafka consumer, with every stream partition sought after a rebalance."""
+class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
+    """Faust's aiokafka consumer, with every stream partition sought after a rebalance
+    (and each record delivered without a race unless it must wait: `EagerFirst`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

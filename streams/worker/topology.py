@@ -23,6 +23,7 @@ from faust.streams import _current_event
 from streams.web.auth import Guard
 from streams.web.guard import middleware
 from streams.worker import rewinding
+from streams.worker.restoring import Tables
 from streams.worker.settings import WorkerSettings
 
 MAX_MESSAGE_BYTES = 8 * 1024 * 1024
@@ -83,6 +84,8 @@ def build(s: WorkerSettings, guard: Guard) -> Topology:
         # Faust's /router and /table pages show table contents: only when asked for.
         web_router_enabled=s.faust_pages,
         web_tables_enabled=s.faust_pages,
+        # Tables restored by our loop, not Faust's record-by-record one (restoring.py).
+        TableManager=Tables,
         **s.faust_client_config(),
     )
     # Before anything reaches the transport: events a rebalance dropped are read again.

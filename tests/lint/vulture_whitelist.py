@@ -71,3 +71,7 @@ _.rocksdb_options
 # Faust's public setter: the app takes its consumer's transport from it
 # (streams/worker/rewinding.py).
 _.transport
+# Faust's Recovery service starts `_slurp_changelogs` as its task and reads
+# `_last_flush_at` (streams/worker/restoring.py overrides the loop).
+_._slurp_changelogs
+_._last_flush_at
