@@ -111,6 +111,17 @@ class TimerIndex:
             self._file(key, at)
             self.live += 1
 
+    def live_entries(self, live_instant: Callable[[str], int | None]) -> dict[str, int]:
+        """Each filed key whose live instant falls in a bucket it is filed in, with that
+        instant: the entries a compaction keeps (every other one is stale)."""
+        kept: dict[str, int] = {}
+        for bucket, keys in self._buckets.items():
+            for key in keys:
+                at = live_instant(key)
+                if at is not None and at // BUCKET_SECONDS == bucket:
+                    kept[key] = at
+        return kept
+
     def needs_compaction(self) -> bool:
         return self._entries > self._floor and self._entries > self._factor * max(self.live, 1)
 

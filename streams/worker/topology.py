@@ -9,6 +9,7 @@ clocks, so a restarted worker resumes at the stream time where it stopped).
 
 from __future__ import annotations
 
+import functools
 import os
 import weakref
 from collections.abc import Iterator
@@ -45,9 +46,15 @@ class Topology:
     clocks: Any
 
     def partition_of(self, name: str) -> int:
-        # The producers' partitioner (murmur2, as Java's and kafka-python's).
-        partitions: int = self.app.conf.topic_partitions
-        return int(murmur2(name.encode()) & 0x7FFFFFFF) % partitions
+        return partition(name, self.app.conf.topic_partitions)
+
+
+@functools.lru_cache(maxsize=4096)
+def partition(name: str, partitions: int) -> int:
+    """The producers' partitioner (murmur2, as Java's and kafka-python's).  Pure Python,
+    and asked two or three times per event for the same dossier: remembered for the
+    dossiers seen last."""
+    return int(murmur2(name.encode()) & 0x7FFFFFFF) % partitions
 
 
 def build(s: WorkerSettings, guard: Guard) -> Topology:

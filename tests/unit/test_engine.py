@@ -53,3 +53,23 @@ def test_a_dossier_read_from_the_engine_is_a_copy() -> None:
     copy.unit = "elsewhere"
     again = engine.dossiers.get("HS-1")
     assert again is not None and again.unit == "A"
+
+
+def test_compacting_a_lane_files_again_a_dossier_handed_out_and_not_yet_fired() -> None:
+    """A dossier `due` handed out has no index entry; a compaction before its tick files
+    it again, as the full scan of the stored dossiers did, and only in its own lane."""
+    engine = Engine(
+        builtin_book(),
+        partition_of=lambda key: int(key.rsplit("-", 1)[1]) % 2,
+        index=lambda: TimerIndex(compact_floor=10**9),
+    )
+    engine.drain(stories(6))
+    lanes = sorted(engine.lanes)
+    assert [lane[0] for lane in lanes] == [0, 1]
+    handed_out = engine.due(lanes[0], at("2025-12-31T00:00"))
+    assert handed_out and engine.lanes[lanes[0]].live == 0
+    for lane in lanes:
+        engine.rebuild_lane(lane)
+    assert engine.lanes[lanes[0]].live == len(handed_out)
+    assert engine.lanes[lanes[1]].live == 3  # its own three, none of lane 0's
+    assert sorted(engine.due(lanes[0], at("2025-12-31T00:00"))) == sorted(handed_out)

@@ -78,3 +78,16 @@ def test_twin_entries_of_one_dossier_yield_it_once() -> None:
     assert len(index) == 2
     assert list(index.pop_due(200, live.get)) == ["k"]
     assert len(index) == 0 and index.live == 0
+
+
+def test_live_entries_are_the_filed_keys_whose_live_instant_is_in_their_bucket() -> None:
+    """A key filed twice keeps only its live entry; a gone key and a moved one keep none."""
+    index = TimerIndex()
+    live: dict[str, int | None] = {"moved": index.schedule("moved", None, 600)}
+    live["moved"] = index.schedule("moved", live["moved"], 100)  # earlier: a second entry
+    live["gone"] = index.schedule("gone", None, 200)
+    live["kept"] = index.schedule("kept", None, 300)
+    live["gone"] = None
+    live["elsewhere"] = index.schedule("elsewhere", None, 400)
+    live["elsewhere"] = 900  # its wake-up was moved by a caller that filed it elsewhere
+    assert index.live_entries(live.get) == {"moved": 100, "kept": 300}
