@@ -25,6 +25,7 @@ import json
 import tempfile
 import threading
 import time
+import urllib.request
 import uuid
 from pathlib import Path
 
@@ -38,6 +39,7 @@ from kafka_bench import (
     live_event,
     start_worker,
     stop,
+    web_port,
 )
 from PIL import Image, ImageDraw
 
@@ -51,6 +53,23 @@ def vm_rss(pid: int) -> int:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) * 1024
     raise RuntimeError(f"no VmRSS for {pid}")
+
+
+def rocksdb_memory(port: int) -> int:
+    """What RocksDB holds (block cache + memtables, bytes) by the worker's own /metrics;
+    -1 when the scrape fails."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
+            text = r.read().decode()
+    except OSError:
+        return -1
+    return int(
+        sum(
+            float(line.rsplit(" ", 1)[1])
+            for line in text.splitlines()
+            if line.startswith("dossierwatch_rocksdb_memory_bytes{")
+        )
+    )
 
 
 def story_event(n: int, population: int) -> tuple[bytes, bytes]:
@@ -83,8 +102,11 @@ def load(topic: str, rate: float, population: int, until: float, sent: list[int]
     producer.close()
 
 
-def plot(samples: list[tuple[float, int]], warmup_s: float, path: Path, title: str) -> None:
-    """RSS (MiB) against minutes, as a PNG: axes, ticks, labels, the warm-up shaded."""
+def plot(
+    samples: list[tuple[float, int]], held: list[int], warmup_s: float, path: Path, title: str
+) -> None:
+    """RSS (MiB) against minutes, and RocksDB's own count under it, as a PNG: axes,
+    ticks, labels, the warm-up shaded."""
     width, height, left, right, top, bottom = 960, 540, 80, 30, 50, 60
     image = Image.new("RGB", (width, height), "white")
     draw = ImageDraw.Draw(image)
@@ -118,6 +140,12 @@ def plot(samples: list[tuple[float, int]], warmup_s: float, path: Path, title: s
         draw.text((x - 50, y - 6), f"{tick:g}", fill="black")
         tick += y_step
     draw.line([at(x, y) for x, y in zip(xs, ys, strict=True)], fill=(30, 90, 200), width=2)
+    rocks = [(x, h / 2**20) for x, h in zip(xs, held, strict=True) if h >= 0]
+    if len(rocks) > 1:
+        draw.line([at(x, y) for x, y in rocks], fill=(220, 110, 20), width=2)
+        draw.text(
+            (width - 330, top - 25), "blue: RSS   orange: RocksDB cache + memtables", fill="black"
+        )
     draw.text((left, 15), title, fill="black")
     draw.text((width // 2 - 30, height - 25), "minutes", fill="black")
     draw.text((10, top - 25), "RSS, MiB", fill="black")
@@ -163,9 +191,11 @@ def main() -> None:
         data_dir=workdir / "data",
     )
     samples: list[tuple[float, int]] = []
+    held: list[int] = []  # RocksDB's own count at each sample
     sent = [0]
     try:
         time.sleep(15)  # joined and assigned before the load starts
+        port = web_port(worker)
         t0 = time.monotonic()
         end = t0 + args.minutes * 60
         producer = threading.Thread(
@@ -176,6 +206,7 @@ def main() -> None:
             if worker.poll() is not None:
                 raise RuntimeError(f"the worker exited {worker.returncode}: {workdir}")
             samples.append((now - t0, vm_rss(worker.pid)))
+            held.append(rocksdb_memory(port))
             time.sleep(args.every)
         producer.join(60)
     finally:
@@ -183,6 +214,7 @@ def main() -> None:
         delete_topics(topics.values())
     warm = [(t, r) for t, r in samples if t >= args.warmup * 60]
     base, last = warm[0][1], warm[-1][1]
+    base_held, last_held = held[len(samples) - len(warm)], held[-1]
     growth = last / base - 1
     half = [(t, r) for t, r in warm if t >= (args.warmup * 60 + samples[-1][0]) / 2]
     slope = (half[-1][1] - half[0][1]) / max(half[-1][0] - half[0][0], 1) * 60 / 2**20
@@ -195,13 +227,23 @@ def main() -> None:
     )
     print(
         table(
-            ["RSS", "MiB"],
+            ["MiB", "RSS", "RocksDB (cache + memtables)", "RSS - RocksDB"],
             [
-                ["at start of load", samples[0][1] / mib],
-                [f"after {args.warmup:g} min (baseline)", base / mib],
-                ["at the end", last / mib],
-                ["peak", max(r for _, r in samples) / mib],
-                ["slope over the last half, MiB/min", slope],
+                [
+                    "at start of load",
+                    samples[0][1] / mib,
+                    held[0] / mib,
+                    (samples[0][1] - held[0]) / mib,
+                ],
+                [
+                    f"after {args.warmup:g} min (baseline)",
+                    base / mib,
+                    base_held / mib,
+                    (base - base_held) / mib,
+                ],
+                ["at the end", last / mib, last_held / mib, (last - last_held) / mib],
+                ["peak", max(r for _, r in samples) / mib, max(held) / mib, float("nan")],
+                ["slope over the last half, MiB/min", slope, float("nan"), float("nan")],
             ],
         )
     )
@@ -212,6 +254,7 @@ def main() -> None:
     if args.plot:
         plot(
             samples,
+            held,
             args.warmup * 60,
             args.plot,
             f"worker RSS, {args.rate:,.0f} events/s through Kafka, growth after"
@@ -228,6 +271,8 @@ def main() -> None:
             "rss_start_mib": round(samples[0][1] / mib, 1),
             "rss_baseline_mib": round(base / mib, 1),
             "rss_end_mib": round(last / mib, 1),
+            "rocksdb_baseline_mib": round(base_held / mib, 1),
+            "rocksdb_end_mib": round(last_held / mib, 1),
             "growth": round(growth, 4),
             "slope_mib_per_min": round(slope, 2),
             "met": growth <= TARGET_GROWTH,

@@ -86,6 +86,10 @@ def create_app(
     registry.register(StreamClockCollector(lambda: core.clocks.values(), metrics.source))
     if s.catalog is not None:
         registry.register(CatalogCollector(s.catalog))
+    if t.rocksdb is not None:
+        from streams.worker.rocksdb_store import RocksDBMemory
+
+        registry.register(RocksDBMemory(t.rocksdb))
 
     async def send_direct(
         topic: str,

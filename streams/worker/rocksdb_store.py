@@ -7,11 +7,14 @@ write-buffer manager (streams/worker/rocksdb_budget.py says why)."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 import rocksdict
 from faust.stores.rocksdb import RocksDBOptions
 from faust.stores.rocksdb import Store as RocksDBStore
+from prometheus_client.core import GaugeMetricFamily
+from prometheus_client.registry import Collector
 
 from streams.worker.rocksdb_budget import MIB, RocksDBBudget
 
@@ -63,3 +66,34 @@ def apply_budget(tables: list[Any], budget: RocksDBBudget) -> BudgetOptions | No
             options = options or BudgetOptions(budget)
             store.rocksdb_options = options
     return options
+
+
+class RocksDBMemory(Collector):
+    """The worker's RocksDB memory against its budget, read at scrape time: what the
+    shared block cache and the memtables hold (RocksDB's own counts, not RSS)."""
+
+    def __init__(self, options: BudgetOptions) -> None:
+        self.options = options
+
+    def collect(self) -> Iterator[GaugeMetricFamily]:
+        o = self.options
+        parts: dict[str, tuple[Any, int]] = {
+            "block_cache": (o.cache, o.budget.block_cache_mb),
+            "memtables": (o.write_buffers, o.budget.memtables_mb),
+        }
+        used = GaugeMetricFamily(
+            "dossierwatch_rocksdb_memory_bytes",
+            "Bytes RocksDB holds in memory, by part: the shared block cache (data, index"
+            " and filter blocks) and every table partition's memtables",
+            labels=["part"],
+        )
+        budget = GaugeMetricFamily(
+            "dossierwatch_rocksdb_memory_budget_bytes",
+            "The worker's RocksDB budget by part (--rocksdb-block-cache, --rocksdb-memtables)",
+            labels=["part"],
+        )
+        for part, (holder, mib) in parts.items():
+            used.add_metric([part], holder.get_usage())
+            budget.add_metric([part], mib * MIB)
+        yield used
+        yield budget

@@ -44,9 +44,16 @@ class Topology:
     """dossier-events and dossier-ticks, read by one agent."""
     dossiers: Any
     clocks: Any
+    rocksdb: Any = None
+    """The RocksDB options every table shares (`BudgetOptions`), None on the memory store."""
 
     def partition_of(self, name: str) -> int:
-        return partition(name, self.app.conf.topic_partitions)
+        return partition(name, self.partitions)
+
+    @functools.cached_property
+    def partitions(self) -> int:
+        # Read once: a Faust setting is a property behind a registry, several µs a read.
+        return int(self.app.conf.topic_partitions)
 
 
 @functools.lru_cache(maxsize=4096)
@@ -104,7 +111,8 @@ def build(s: WorkerSettings, guard: Guard) -> Topology:
     if s.store.startswith("rocksdb"):
         from streams.worker.rocksdb_store import apply_budget
 
-        apply_budget([dossiers, clocks], s.rocksdb)
+        budgeted = apply_budget([dossiers, clocks], s.rocksdb)
+        return Topology(app, source, dossiers, clocks, budgeted)
     return Topology(app, source, dossiers, clocks)
 
 

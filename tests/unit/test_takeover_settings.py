@@ -87,3 +87,33 @@ def test_a_rocksdb_worker_gives_both_tables_the_budgeted_options(tmp_path: Path)
     options = [t.dossiers.data.rocksdb_options, t.clocks.data.rocksdb_options]
     assert isinstance(options[0], BudgetOptions) and options[0] is options[1]
     assert options[0].budget == s.rocksdb
+
+
+def test_metrics_show_what_the_cache_and_memtables_hold_against_the_budget(
+    tmp_path: Path,
+) -> None:
+    from prometheus_client import CollectorRegistry
+
+    from streams.worker.rocksdb_store import BudgetOptions, RocksDBMemory
+
+    options = BudgetOptions(RocksDBBudget(block_cache_mb=32, memtables_mb=16, write_buffer_mb=4))
+    registry = CollectorRegistry()
+    registry.register(RocksDBMemory(options))
+
+    def gauge(name: str, part: str) -> float | None:
+        return registry.get_sample_value(f"dossierwatch_rocksdb_{name}", {"part": part})
+
+    assert gauge("memory_bytes", "memtables") == 0
+    db = options.open(tmp_path / "p0")
+    try:
+        db.put(b"k" * 16, b"v" * 4096)
+        in_memtable = gauge("memory_bytes", "memtables")
+        assert in_memtable is not None and in_memtable > 4096
+        db.flush()
+        db.get(b"k" * 16)
+        cached = gauge("memory_bytes", "block_cache")
+        assert cached is not None and cached > 4096
+    finally:
+        db.close()
+    assert gauge("memory_budget_bytes", "block_cache") == 32 * MIB
+    assert gauge("memory_budget_bytes", "memtables") == 16 * MIB
