@@ -269,6 +269,7 @@ def _officer_key(s: WorkerSettings) -> bytes | None:
 def run_worker(args: argparse.Namespace) -> int:
     from streams.core.layouts import NewerLayoutError
     from streams.infra.logs import quieted
+    from streams.worker.allocator import keep_large_blocks_mapped
     from streams.worker.app import create_app
     from streams.worker.runner import DossierWatchWorker
     from streams.worker.topics import TopicSetupError, ensure_topics, worker_topics
@@ -291,6 +292,8 @@ def run_worker(args: argparse.Namespace) -> int:
                 "rocksdb:// needs the rocksdict package; use --store memory://", 1
             ) from None
     configure_logging(s.log_level)
+    # Before RocksDB allocates a memtable: RSS must follow what it frees (allocator.py).
+    keep_large_blocks_mapped()
     # Every topic, the tables' changelogs included, exists with its partitions led before
     # Faust subscribes: Faust creating a changelog while its consumer joins races.
     # kafka-python's own lines about a failure are left out: the error says it in one.
