@@ -16,9 +16,11 @@ memtable usage RocksDB reports.
 from __future__ import annotations
 
 import argparse
+import random
 import shutil
 import tempfile
 import time
+from dataclasses import replace
 from pathlib import Path
 
 from benchlib import emit, environment, rss_bytes, table
@@ -41,15 +43,22 @@ def main() -> None:
     parser.add_argument("--dossiers", type=int, default=1_000_000)
     parser.add_argument("--partitions", type=int, default=6)
     parser.add_argument("--templates", type=int, default=20_000)
+    parser.add_argument(
+        "--block-cache", type=int, help="MiB of block cache (default: the worker's budget)"
+    )
+    parser.add_argument("--reads", type=int, default=200_000, help="timed random point reads")
     args = parser.parse_args()
     templates = template_states(args.templates)
     folder = Path(tempfile.mkdtemp(prefix="dw-rocksdb-bytes-"))
     budget = RocksDBBudget()
+    if args.block_cache is not None:
+        budget = replace(budget, block_cache_mb=args.block_cache)
     options = BudgetOptions(budget)
     rss_before = rss_bytes()
     dbs = [options.open(folder / f"dossiers-{p}.db") for p in range(args.partitions)]
     batches = [WriteBatch(raw_mode=True) for _ in dbs]
     payload = 0
+    n = args.dossiers
     started = time.perf_counter()
     for i in range(args.dossiers):
         key = f"REC-{i:07d}".encode()
@@ -68,12 +77,23 @@ def main() -> None:
     for db in dbs:
         db.flush()
         db.compact_range(None, None)
+    # Point reads as the agent makes them (one dossier's state per event), uniform over
+    # every dossier: one pass to warm the cache, one timed.
+    rng = random.Random(7)
+    picks = [rng.randrange(n) for _ in range(2 * args.reads)]
+    keys = [f"REC-{i:07d}".encode() for i in picks]
+    parts = [(murmur2(k) & 0x7FFFFFFF) % args.partitions for k in keys]
+    for k, p in zip(keys[: args.reads], parts[: args.reads], strict=True):
+        dbs[p].get(k)
+    started = time.perf_counter()
+    for k, p in zip(keys[args.reads :], parts[args.reads :], strict=True):
+        dbs[p].get(k)
+    read_us = (time.perf_counter() - started) / args.reads * 1e6
     cache = dbs[0].property_int_value("rocksdb.block-cache-usage") or 0
     on_disk = disk_bytes(folder)
     for db in dbs:
         db.close()
     shutil.rmtree(folder)
-    n = args.dossiers
     print(
         f"{n:,} dossiers in {args.partitions} databases, worker options (cache"
         f" {budget.block_cache_mb} MiB, memtables {budget.memtables_mb} MiB), written in"
@@ -98,6 +118,10 @@ def main() -> None:
         f" block cache {cache / MIB:.1f} MiB (bounds {budget.memtables_mb} and"
         f" {budget.block_cache_mb} MiB)"
     )
+    print(
+        f"random point reads over all {n:,} dossiers after a warm-up pass: {read_us:.1f} µs"
+        f" each (block cache {budget.block_cache_mb} MiB; the rest from the OS page cache)"
+    )
     emit(
         {
             "bench": "rocksdb_bytes",
@@ -107,6 +131,8 @@ def main() -> None:
             "rss_growth_mib": round((rss_written - rss_before) / MIB, 1),
             "memtables_mib": round(memtables / MIB, 1),
             "block_cache_mib": round(cache / MIB, 1),
+            "block_cache_budget_mib": budget.block_cache_mb,
+            "read_us": round(read_us, 2),
             **environment(),
         }
     )

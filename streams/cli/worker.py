@@ -141,16 +141,16 @@ def add_takeover_options(p: argparse.ArgumentParser) -> None:
 def add_rocksdb_options(p: argparse.ArgumentParser) -> None:
     group = p.add_argument_group(
         "RocksDB memory, shared by every table partition of the worker"
-        " (defaults: 384 MiB of a 1 GiB worker; docs/operations.md)"
+        " (defaults: 80 MiB of a 1 GiB worker; docs/operations.md)"
     )
     for flag, dest, default, text in (
         (
             "--rocksdb-block-cache",
             "block_cache_mb",
-            256,
+            RocksDBBudget.block_cache_mb,
             "block cache, MiB (index and filters in it)",
         ),
-        ("--rocksdb-memtables", "memtables_mb", 128, "all memtables together, MiB"),
+        ("--rocksdb-memtables", "memtables_mb", RocksDBBudget.memtables_mb, "all memtables, MiB"),
         ("--rocksdb-write-buffer", "write_buffer_mb", 16, "one memtable, MiB"),
         ("--rocksdb-write-buffers", "max_write_buffers", 2, "memtables per partition at once"),
     ):
