@@ -43,6 +43,7 @@ from kafka_bench import (
     ensure_broker,
     fresh_topics,
     live_event,
+    metrics_text,
     percentile,
     produce_all,
     start_worker,
@@ -97,13 +98,10 @@ class Sample(NamedTuple):
 
 
 def source_behind(port: str) -> float | None:
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=30) as r:
-            for line in r.read().decode().splitlines():
-                if line.startswith('dossierwatch_source_behind_seconds{source="bench"}'):
-                    return float(line.rsplit(" ", 1)[1])
-    except OSError:
-        return None
+    text = metrics_text(port, timeout=30)
+    for line in (text or "").splitlines():
+        if line.startswith('dossierwatch_source_behind_seconds{source="bench"}'):
+            return float(line.rsplit(" ", 1)[1])
     return None
 
 

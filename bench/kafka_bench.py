@@ -123,6 +123,16 @@ def health(port: int) -> dict[str, Any] | None:
     return answer
 
 
+def metrics_text(port: int | str, timeout: float = 10.0) -> str | None:
+    """A worker's /metrics page (started with --public-metrics), None when it does not
+    answer."""
+    try:
+        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=timeout) as r:
+            return str(r.read().decode())
+    except OSError:
+        return None
+
+
 def web_port(proc: subprocess.Popen[bytes]) -> int:
     """The port a worker started by `start_worker` serves /health and /metrics on."""
     args = list(proc.args)  # type: ignore[arg-type]

@@ -25,7 +25,6 @@ import json
 import tempfile
 import threading
 import time
-import urllib.request
 import uuid
 from pathlib import Path
 
@@ -37,6 +36,7 @@ from kafka_bench import (
     ensure_broker,
     fresh_topics,
     live_event,
+    metrics_text,
     start_worker,
     stop,
     web_port,
@@ -58,10 +58,8 @@ def vm_rss(pid: int) -> int:
 def rocksdb_memory(port: int) -> int:
     """What RocksDB holds (block cache + memtables, bytes) by the worker's own /metrics;
     -1 when the scrape fails."""
-    try:
-        with urllib.request.urlopen(f"http://127.0.0.1:{port}/metrics", timeout=10) as r:
-            text = r.read().decode()
-    except OSError:
+    text = metrics_text(port, timeout=10)
+    if text is None:
         return -1
     return int(
         sum(

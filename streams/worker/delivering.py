@@ -68,16 +68,20 @@ class EagerFirst(Service):
         try:
             pending = first.send(None)
         except StopIteration as finished:
-            for other in coros[1:]:
-                if isinstance(other, types.CoroutineType):
-                    other.close()  # never started: closing it says it was not forgotten
+            _close_unstarted(coros[1:])
             return WaitResults([first], [finished.value], False)
         except BaseException:
-            for other in coros[1:]:
-                if isinstance(other, types.CoroutineType):
-                    other.close()
+            _close_unstarted(coros[1:])
             raise
         resumed = Resumed(first, pending)
         raced = await super().wait_first(resumed, *coros[1:])
         winners = [first if winner is resumed else winner for winner in raced.done]
         return WaitResults(winners, raced.results, raced.stopped)
+
+
+def _close_unstarted(coros: tuple[Any, ...]) -> None:
+    """Close the race's other coroutines, never started: closing one says it was not
+    forgotten (no "never awaited" warning)."""
+    for coro in coros:
+        if isinstance(coro, types.CoroutineType):
+            coro.close()

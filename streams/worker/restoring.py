@@ -11,7 +11,8 @@ most of the loop's 22 % of the event loop, while the store's batched writes took
 written to the store at the same sizes, the same end-of-restore signal — and changes only
 how often the overheads run: a record already in the queue is taken without waiting, and
 the "is it over" checks run when the queue runs dry or every `CHECK_EVERY` records.
-The waiting, the timeout and aborted-transaction handling are Faust's, unchanged.
+The waiting, the timeout and aborted-transaction handling are Faust's, except that a
+partition without a consumer position is skipped there instead of raising TypeError.
 
 It is installed through Faust's public `TableManager` setting (`Tables`), and depends on
 Faust 0.15.3's Recovery internals: the version is pinned, and
@@ -65,8 +66,8 @@ class Restore(Recovery):
                 self.log.warning("Error in recovery %r", ex)
 
     def _take(self, event: Any) -> None:
-        """One changelog record into its table's buffer (Faust's loop body, unchanged
-        but for its debug lines)."""
+        """One changelog record into its table's buffer (Faust's loop body, without its
+        debug lines, and dropping a record of a partition it does not restore)."""
         now = monotonic()
         message = event.message
         tp = message.tp

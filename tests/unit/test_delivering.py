@@ -128,27 +128,17 @@ def test_a_waiting_delivery_is_cancelled_where_it_waits_when_the_flow_stops_firs
     assert (seen, size) == (["cancelled while waiting"], 1)
 
 
-def test_a_delivery_that_fails_at_once_raises_its_error() -> None:
+@pytest.mark.parametrize("waits", [False, True], ids=["at once", "after waiting"])
+def test_a_delivery_that_fails_raises_its_error(waits: bool) -> None:
+    """At once (inline) or after waiting (as the resumed task), the error reaches the caller."""
+
     async def scenario() -> None:
         service = Deliverer()
         flow = asyncio.Event()
 
         async def deliver() -> None:
-            raise LookupError("no callback for this partition")
-
-        await service.wait_first(deliver(), flow.wait())
-
-    with pytest.raises(LookupError, match="no callback"):
-        run(scenario())
-
-
-def test_a_delivery_that_fails_after_waiting_raises_its_error() -> None:
-    async def scenario() -> None:
-        service = Deliverer()
-        flow = asyncio.Event()
-
-        async def deliver() -> None:
-            await asyncio.sleep(0)
+            if waits:
+                await asyncio.sleep(0)
             raise LookupError("no callback for this partition")
 
         await service.wait_first(deliver(), flow.wait())
