@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 LOCK := requirements.lock
 DEV_LOCK := requirements-dev.lock
 
-.PHONY: demo test test-fast lint venv kafka-up kafka-down bench bench-pipeline screenshots secrets clean
+.PHONY: demo test test-fast lint venv kafka-up kafka-down bench bench-pipeline compiled screenshots secrets clean
 
 # A virtualenv with the project and its locked dependencies, rebuilt when pyproject or the
 # lock changes. pip checks every download against the lock's hashes; the project itself is
@@ -75,6 +75,11 @@ kafka-up:
 
 kafka-down:
 	bash deploy/kafka/kafkactl.sh down
+
+## The detection core compiled with mypyc (setup.py), unpacked into build/compiled; run
+## anything with PYTHONPATH=build/compiled to use it (the pure sources stay the reference).
+compiled: $(STAMP)
+	bash deploy/build-compiled.sh build/compiled
 
 bench: $(STAMP)
 	$(BIN)/python bench/core_throughput.py

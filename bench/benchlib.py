@@ -81,7 +81,16 @@ def environment() -> dict[str, Any]:
         "python": platform.python_version(),
         "machine": platform.machine(),
         "cpus": os.cpu_count(),
+        "core": core_build(),
     }
+
+
+def core_build() -> str:
+    """Says "compiled" when the detection core runs as mypyc's C extensions (`make compiled`,
+    then PYTHONPATH=build/compiled), else "pure"."""
+    import streams.core.engine  # imported here: benchlib itself needs no project module
+
+    return "compiled" if streams.core.engine.__file__.endswith(".so") else "pure"
 
 
 def emit(result: dict[str, Any]) -> None:

@@ -135,6 +135,10 @@ class Policy:
     bounds: Bounds = Bounds()
     stall_seconds: int = field(init=False, default=0)
     """`stall_working_days` as working-day seconds, read on every event."""
+    # Derived in __post_init__; declared (not set ad hoc) so that a compiled class has them.
+    _stall_group_seconds: dict[str, int] = field(init=False, repr=False, compare=False)
+    _calendar: WorkingCalendar = field(init=False, repr=False, compare=False)
+    _unit_calendars: dict[str, WorkingCalendar] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "stall_seconds", int(self.stall_working_days * DAY))
@@ -156,11 +160,11 @@ class Policy:
     @property
     def calendar(self) -> WorkingCalendar:
         """The centre's calendar: what time limits count in."""
-        return self._calendar  # type: ignore[attr-defined,no-any-return]
+        return self._calendar
 
     def unit_calendar(self, unit: str | None) -> WorkingCalendar:
         """A unit's own office hours where it has them (e.g. Saturday-morning reception)."""
-        found: WorkingCalendar | None = self._unit_calendars.get(unit)  # type: ignore[attr-defined]
+        found = self._unit_calendars.get(unit) if unit is not None else None
         return found or self.calendar
 
     def stall_days(self, group: str) -> float:
@@ -169,8 +173,7 @@ class Policy:
 
     def stall_seconds_for(self, group: str) -> int:
         """`stall_days(group)` as working-day seconds (a dict look-up: read on every event)."""
-        table: dict[str, int] = self._stall_group_seconds  # type: ignore[attr-defined]
-        return table.get(group, self.stall_seconds)
+        return self._stall_group_seconds.get(group, self.stall_seconds)
 
     def procedure(self, code: str) -> Procedure | None:
         return self.procedures.get(code)
