@@ -15,6 +15,9 @@ app = faust.App(
     os.environ["BENCH_APP_ID"],
     broker=f"kafka://{os.environ['BENCH_BOOTSTRAP']}",
     store="memory://",
+    # Faust's default data directory is "<app id>-data" in the working directory: the
+    # repository, when a bench runs from its root.
+    datadir=f"/tmp/{os.environ['BENCH_APP_ID']}-data",
     topic_disable_leader=True,
     broker_commit_every=1000,
     broker_commit_interval=1.0,
