@@ -135,7 +135,7 @@ def metrics_text(port: int | str, timeout: float = 10.0) -> str | None:
 
 def web_port(proc: subprocess.Popen[bytes]) -> int:
     """The port a worker started by `start_worker` serves /health and /metrics on."""
-    args = list(proc.args)  # type: ignore[arg-type]
+    args = [str(a) for a in proc.args]  # type: ignore[union-attr]  # start_worker's list
     return int(args[args.index("--web-port") + 1])
 
 
