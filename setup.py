@@ -6,7 +6,7 @@ is compiled with mypyc into C extensions beside the same sources:
     DOSSIERWATCH_COMPILE=1 .venv/bin/pip wheel --no-deps --no-build-isolation -w build/wheels .
     make compiled         # that wheel, unpacked into build/compiled (PYTHONPATH=build/compiled)
 
-The pure-Python modules stay the reference: tests/integration/test_compiled_core.py
+The pure-Python modules stay the reference: tests/real_logs/test_compiled_core.py
 builds the compiled wheel and checks it gives the same alerts and report, byte for byte,
 on the public logs and the simulator.  Left pure: the modules whose classes are
 msgspec Structs (streams/core/dossier.py, streams/core/clock.py), which msgspec must read

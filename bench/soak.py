@@ -246,15 +246,20 @@ def main() -> None:
     warm_from, finish = args.warmup * 60, samples[-1][0]
     # RSS swings by ±10 MiB as memtables fill and flush: one sample at each end would
     # measure where in that swing they fell.  Each end is the mean over a minute.
-    base = window_mean(samples, warm_from, warm_from + WINDOW)
-    last = window_mean(samples, finish - WINDOW, finish)
-    timed_held = list(zip((t for t, _ in samples), held, strict=True))
-    base_held = window_mean(timed_held, warm_from, warm_from + WINDOW)
-    last_held = window_mean(timed_held, finish - WINDOW, finish)
+    times = [t for t, _ in samples]
+
+    def ends(values: list[int]) -> tuple[float, float]:
+        """Means of `values` over the baseline minute and over the last minute."""
+        timed = list(zip(times, values, strict=True))
+        return (
+            window_mean(timed, warm_from, warm_from + WINDOW),
+            window_mean(timed, finish - WINDOW, finish),
+        )
+
+    base, last = ends([r for _, r in samples])
+    base_held, last_held = ends(held)
+    base_lag, last_lag = ends(lag)
     growth = last / base - 1
-    timed_lag = list(zip((t for t, _ in samples), lag, strict=True))
-    base_lag = window_mean(timed_lag, warm_from, warm_from + WINDOW)
-    last_lag = window_mean(timed_lag, finish - WINDOW, finish)
     warm = [(t, r) for t, r in samples if t >= warm_from]
     one_sample_growth = warm[-1][1] / warm[0][1] - 1
     slope = fitted_slope([(t, r) for t, r in warm if t >= (warm_from + finish) / 2]) * 60 / 2**20
