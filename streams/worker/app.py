@@ -47,7 +47,7 @@ from streams.core.policy import PolicyBook
 from streams.metrics import OpenDossierCollector, PipelineMetrics, StreamClockCollector
 from streams.web import register_views
 from streams.web.auth import Guard
-from streams.worker import topology
+from streams.worker import rewinding, topology
 from streams.worker.agent import BatchAgent, Parts, Progress
 from streams.worker.core import TableStates, WorkerCore
 from streams.worker.dead_letters import DeadLetters
@@ -69,6 +69,8 @@ def create_app(
     vitals = Vitals()
     progress = Progress()
     fault = os.environ.get("DOSSIERWATCH_INJECT_FAULT", "")
+    if fault == "slow_seek":
+        rewinding.hold_seeks(app, 5.0)
     store = TableStates(t.dossiers)
     core = WorkerCore(
         book,

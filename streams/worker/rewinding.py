@@ -23,12 +23,23 @@ stream before the seek take effect move Faust's read offset past them, and Faust
 drops the re-read ones as already read (41 of 7,141 events lost that way in CI).
 It keeps where each assigned stream partition resumes from (`resumed_at`): the events
 before it count as read.
+
+Faust resumes the stream partitions *before* it seeks them, and resumes the flow after
+the seek; resuming the flow empties every stream queue (mode's `FlowControlEvent.resume`
+clears them).  Whatever was fetched and queued while the seek ran was thrown away, yet
+Faust's read offset had passed it, so it was never read again.  Observed in CI: a worker
+restarted after kill -9, its seek held 1.5 s behind a long-poll fetch (the broker answers
+a connection's requests one at a time: polling.py); the first event of each partition
+was handled, the rest of that fetch vanished, and none of a story's 8 alerts came.  So
+aiokafka resumes a stream partition only with the flow (`resume_flow`), once the seek is
+done and the queues are cleared: nothing is fetched to be thrown away.
 """
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterable, Mapping
-from typing import Any
+from typing import Any, cast
 
 import faust
 import structlog
@@ -37,28 +48,44 @@ from faust.transport.drivers import aiokafka as faust_aiokafka
 from faust.types import TP
 
 from streams.worker.delivering import EagerFirst
+from streams.worker.polling import ShortPollThread
 
 log = structlog.get_logger("dossierwatch.worker")
 
 
 class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, with every stream partition sought after a rebalance
-    (and each record delivered without a race unless it must wait: `EagerFirst`)."""
+    (and each record delivered without a race unless it must wait: `EagerFirst`; fetches
+    that wait at the broker no longer than 0.5 s: `ShortPollThread`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         self.resumed_at: dict[TP, int] = {}
         """Stream partition → the offset reading resumed from at the last seek."""
+        self.resuming_with_flow: set[TP] = set()
+        """Stream partitions Faust resumed, still paused in aiokafka until the flow is."""
+
+    def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
+        return ShortPollThread(self, loop=self.loop, beacon=self.beacon)
 
     def pause_partitions(self, tps: Iterable[TP]) -> None:
         tps = set(tps)
         super().pause_partitions(tps)
+        self.resuming_with_flow -= tps
         self._fetching(tps, paused=True)
 
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         tps = set(tps)
         super().resume_partitions(tps)
-        self._fetching(tps, paused=False)
+        # Changelog partitions are Faust's alone (_fetching leaves them); the stream
+        # ones wait for the flow, after the seek and the clearing of the queues.
+        self.resuming_with_flow |= {tp for tp in tps if not self._is_changelog_tp(tp)}
+
+    def resume_flow(self) -> None:
+        super().resume_flow()
+        if self.resuming_with_flow:
+            tps, self.resuming_with_flow = self.resuming_with_flow, set()
+            self._fetching(tps, paused=False)
 
     def _fetching(self, tps: set[TP], *, paused: bool) -> None:
         """Pause or resume the stream partitions in aiokafka, on its own loop (the
@@ -83,6 +110,9 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
 
     async def seek_to_committed(self) -> Mapping[TP, int]:
         committed = await super().seek_to_committed()
+        delay = cast(RewindingTransport, self.transport).seek_delay
+        if delay:
+            await asyncio.sleep(delay)  # an injected fault: a seek held up (tests)
         changelogs = self.app.tables.changelog_topics
         # Changelog partitions are positioned by the table recovery, never by the group.
         stream = {tp: offset for tp, offset in committed.items() if tp.topic not in changelogs}
@@ -105,6 +135,9 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
 
 class RewindingTransport(faust_aiokafka.Transport):
     Consumer = RewindingConsumer
+    seek_delay = 0.0
+    """Seconds added to every seek after a rebalance: 0 but in tests, where
+    DOSSIERWATCH_INJECT_FAULT=slow_seek holds each seek up as a long-poll fetch can."""
 
 
 def install(app: faust.App) -> None:
@@ -112,6 +145,14 @@ def install(app: faust.App) -> None:
     if app.conf.consumer_auto_offset_reset != "earliest":
         raise ValueError("the rewinding consumer assumes auto_offset_reset 'earliest'")
     app.transport = RewindingTransport(app.conf.broker_consumer, app)
+
+
+def hold_seeks(app: faust.App, seconds: float) -> None:
+    """Make every seek after a rebalance take `seconds` longer (a fault for tests)."""
+    transport = app.transport
+    if not isinstance(transport, RewindingTransport):
+        raise TypeError("the app's transport is not the rewinding one: call install() first")
+    transport.seek_delay = seconds
 
 
 def resumed_at(app: faust.App) -> Mapping[TP, int]:

@@ -220,6 +220,36 @@ def test_a_group_without_committed_offsets_reads_every_event_again(
         raise AssertionError(f"{read:.0f} of {len(events)} read: {again.tail(30)}") from None
 
 
+def test_nothing_is_fetched_while_the_seek_after_a_rebalance_runs(
+    kafka_bootstrap: str, topics: Topics, worker_factory: Any
+) -> None:
+    """While the seek after a rebalance runs (held 5 s by an injected fault, as a long-poll
+    fetch once held it 1.5 s), no event is read: Faust empties the stream queues when the
+    flow resumes, so an event fetched then would be thrown away yet counted as read
+    (streams/worker/rewinding.py). Once the worker is ready, every event is read."""
+    events = simulated(400, seed=5)
+    half = len(events) // 2
+    produce(kafka_bootstrap, topics.events, keyed(events[:half]))
+    first = worker_factory("w1")
+    first.wait_assigned()
+    eventually(lambda: events_read(first) >= half, timeout=60)
+    first.stop()
+    # The rest waits on the topic for a worker whose tables are restored first: its
+    # fetcher runs then, as it did for the restarted worker that lost events.
+    produce(kafka_bootstrap, topics.events, keyed(events[half:]))
+    worker = worker_factory("w2", env={"DOSSIERWATCH_INJECT_FAULT": "slow_seek"})
+    seeking = "Seek stream partitions to committed offsets"
+    eventually(lambda: seeking in worker.log.read_text(errors="replace"), timeout=60, every=0.05)
+    samples = []
+    for _ in range(16):  # 3.2 s of the 5 s the seek is held
+        samples.append(events_read(worker))
+        time.sleep(0.2)
+    log = worker.log.read_text(errors="replace")
+    assert "Worker ready" not in log, "the seek was not held: the samples prove nothing"
+    assert not any(samples), f"events read while the seek ran: {samples}"
+    eventually(lambda: events_read(worker) >= len(events) - half, timeout=60)
+
+
 def test_a_restarted_worker_still_breaches_idle_dossiers(
     kafka_bootstrap: str, topics: Topics, worker_factory: Any
 ) -> None:

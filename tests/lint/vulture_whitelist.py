@@ -71,6 +71,8 @@ _.rocksdb_options
 # Faust's public setter: the app takes its consumer's transport from it
 # (streams/worker/rewinding.py).
 _.transport
+# Called by Faust's consumer when it starts its thread (streams/worker/rewinding.py).
+_._new_consumer_thread
 # Faust's Recovery service starts `_slurp_changelogs` as its task and reads
 # `_last_flush_at` (streams/worker/restoring.py overrides the loop).
 _._slurp_changelogs
