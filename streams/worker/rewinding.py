@@ -56,7 +56,7 @@ log = structlog.get_logger("dossierwatch.worker")
 class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
     """Faust's aiokafka consumer, with every stream partition sought after a rebalance
     (and each record delivered without a race unless it must wait: `EagerFirst`; fetches
-    that wait at the broker no longer than 0.5 s: `ShortPollThread`)."""
+    that wait at the broker no longer than 0.2 s: `ShortPollThread`)."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
