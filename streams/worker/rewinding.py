@@ -63,7 +63,8 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
         self.resumed_at: dict[TP, int] = {}
         """Stream partition → the offset reading resumed from at the last seek."""
         self.resuming_with_flow: set[TP] = set()
-        """Stream partitions Faust resumed, still paused in aiokafka until the flow is."""
+        """Partitions Faust resumed, whose aiokafka side waits for the flow (`_fetching`
+        touches only the stream ones: changelog partitions are Faust's alone)."""
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ShortPollThread(self, loop=self.loop, beacon=self.beacon)
@@ -77,9 +78,8 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
     def resume_partitions(self, tps: Iterable[TP]) -> None:
         tps = set(tps)
         super().resume_partitions(tps)
-        # Changelog partitions are Faust's alone (_fetching leaves them); the stream
-        # ones wait for the flow, after the seek and the clearing of the queues.
-        self.resuming_with_flow |= {tp for tp in tps if not self._is_changelog_tp(tp)}
+        # Fetched only once the flow resumes, after the seek and the clearing of the queues.
+        self.resuming_with_flow |= tps
 
     def resume_flow(self) -> None:
         super().resume_flow()
