@@ -19,10 +19,11 @@ import structlog
 from streams.contract.alerts import encode_alert, with_url
 from streams.core.boundary import Reject
 from streams.metrics import PipelineMetrics
+from streams.worker.changelog import ChangelogWriter
 from streams.worker.core import WorkerCore
 from streams.worker.dead_letters import DeadLetters
 from streams.worker.settings import WorkerSettings
-from streams.worker.topology import Topology, writing_as
+from streams.worker.topology import Topology
 
 log = structlog.get_logger("dossierwatch.worker")
 
@@ -55,6 +56,7 @@ class Parts:
     progress: Progress
     send: Send
     dead_letters: DeadLetters
+    changelog: ChangelogWriter
     fault: str = ""
 
 
@@ -126,22 +128,22 @@ class BatchAgent:
         now = time.time()
         for started in latencies:
             self.parts.metrics.latency.observe(max(now - started, 0.0))
-        self.write(owner, touched, now)
+        await self.write(owner, touched, now)
 
-    def write(self, owner: dict[str, Any], touched: dict[int, Any], now: float) -> None:
+    async def write(self, owner: dict[str, Any], touched: dict[int, Any], now: float) -> None:
         """The batch's states and the touched partitions' clocks, into their tables."""
-        table, clocks = self.parts.topology.dossiers, self.parts.topology.clocks
-        for key_text, new_state in self.parts.core.store.take_writes().items():
-            key = key_text.encode()
-            with writing_as(owner[key_text]):
-                if new_state is None:
-                    if key in table:
-                        del table[key]
-                else:
-                    table[key] = new_state
-        for partition, event in touched.items():
-            with writing_as(event):
-                clocks[str(partition).encode()] = self.parts.core.saved_clocks(partition, now)
+        topology, core = self.parts.topology, self.parts.core
+        await self.parts.changelog.write(
+            topology.dossiers,
+            [(key.encode(), state, owner[key]) for key, state in core.store.take_writes().items()],
+        )
+        await self.parts.changelog.write(
+            topology.clocks,
+            [
+                (str(partition).encode(), core.saved_clocks(partition, now), event)
+                for partition, event in touched.items()
+            ],
+        )
 
 
 def _log_reject(r: Reject, message: Any) -> None:

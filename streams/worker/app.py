@@ -49,6 +49,7 @@ from streams.web import register_views
 from streams.web.auth import Guard
 from streams.worker import rewinding, topology
 from streams.worker.agent import BatchAgent, Parts, Progress
+from streams.worker.changelog import ChangelogWriter
 from streams.worker.core import TableStates, WorkerCore
 from streams.worker.dead_letters import DeadLetters
 from streams.worker.deadlines import Deadlines
@@ -104,8 +105,14 @@ def create_app(
         # queue behind the batch's changelog writes, since the batch waits for its ack.
         return await app.producer.send(topic, key, value, partition, None, headers)
 
+    def changelog_failed(err: BaseException) -> None:
+        # A state the broker refused: no commit may pass its event, and the worker stops.
+        rewinding.refuse_commits(app, f"changelog record refused: {type(err).__name__}: {err}")
+        vitals.die("changelog", err)
+
     dead_letters = DeadLetters(s, send_direct)
-    parts = Parts(s, t, core, metrics, progress, send_direct, dead_letters, fault)
+    changelog = ChangelogWriter(app, changelog_failed)
+    parts = Parts(s, t, core, metrics, progress, send_direct, dead_letters, changelog, fault)
     agent, deadlines = BatchAgent(parts), Deadlines(parts)
 
     @app.agent(t.source)

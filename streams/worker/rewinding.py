@@ -65,6 +65,13 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
         self.resuming_with_flow: set[TP] = set()
         """Partitions Faust resumed, whose aiokafka side waits for the flow (`_fetching`
         touches only the stream ones: changelog partitions are Faust's alone)."""
+        self.commits_refused: str | None = None
+        """Why no offset may be committed any more (`refuse_commits`), or None."""
+
+    async def _commit(self, offsets: Mapping[TP, int]) -> bool:
+        if self.commits_refused is not None:
+            return False  # the events past the last good commit are read again
+        return await super()._commit(offsets)
 
     def _new_consumer_thread(self) -> faust_aiokafka.AIOKafkaConsumerThread:
         return ShortPollThread(self, loop=self.loop, beacon=self.beacon)
@@ -153,6 +160,19 @@ def hold_seeks(app: faust.App, seconds: float) -> None:
     if not isinstance(transport, RewindingTransport):
         raise TypeError("the app's transport is not the rewinding one: call install() first")
     transport.seek_delay = seconds
+
+
+def refuse_commits(app: faust.App, reason: str) -> None:
+    """Commit no offset from now on, Faust's commit at a graceful stop included: a state
+    the broker refused is lost, and only events read again can rebuild it."""
+    consumer = app.consumer
+    if not isinstance(consumer, RewindingConsumer):
+        raise TypeError("the app's consumer is not the rewinding one: call install() first")
+    if consumer.commits_refused is None:
+        consumer.commits_refused = reason
+        log.error(
+            "offset commits stopped: events after the last commit will be read again", reason=reason
+        )
 
 
 def resumed_at(app: faust.App) -> Mapping[TP, int]:
