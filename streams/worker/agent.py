@@ -131,12 +131,15 @@ class BatchAgent:
         await self.write(owner, touched, now)
 
     async def write(self, owner: dict[str, Any], touched: dict[int, Any], now: float) -> None:
-        """The batch's states and the touched partitions' clocks, into their tables."""
+        """The batch's states and the touched partitions' clocks, into their tables.  The
+        states stay readable from the batch's writes (the board, /metrics, a recovery)
+        until the table holds them all: the writes wait for the producer in between."""
         topology, core = self.parts.topology, self.parts.core
         await self.parts.changelog.write(
             topology.dossiers,
-            [(key.encode(), state, owner[key]) for key, state in core.store.take_writes().items()],
+            [(key.encode(), state, owner[key]) for key, state in core.store.writes().items()],
         )
+        core.store.take_writes()
         await self.parts.changelog.write(
             topology.clocks,
             [

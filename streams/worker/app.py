@@ -36,6 +36,7 @@ import asyncio
 import os
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -49,7 +50,7 @@ from streams.web import register_views
 from streams.web.auth import Guard
 from streams.worker import rewinding, topology
 from streams.worker.agent import BatchAgent, Parts, Progress
-from streams.worker.changelog import ChangelogWriter
+from streams.worker.changelog import ChangelogWriter, drop_if_stale
 from streams.worker.core import TableStates, WorkerCore
 from streams.worker.dead_letters import DeadLetters
 from streams.worker.deadlines import Deadlines
@@ -65,6 +66,8 @@ def create_app(
     """The app, wired: topology, core, agent, timer, recovery, pages."""
     t = topology.build(s, guard)
     app = t.app
+    # Before any store opens: tables a refused changelog record left stale are dropped.
+    drop_if_stale(Path(app.conf.datadir), Path(app.conf.tabledir))
     registry = CollectorRegistry()
     metrics = PipelineMetrics(registry, book)
     vitals = Vitals()

@@ -8,27 +8,40 @@ worker's time, more than the detection core itself.  A batch writes each changed
 dossier once, after its alerts are acknowledged (streams/worker/agent.py), so the
 records can go to the producer as they are written, in order.
 
-What a Faust table does on a write, done here: the value into the table's local store
-(under its event's partition: `writing_as`), the changelog record to that same
-partition (the tables are co-partitioned with the events), and, once the broker has
-it, the changelog offset the store keeps (RocksDB resumes its restore from there).
-A commit still waits for these records: it flushes the producer first.
+What a Faust table does on a write, done here in its order: the changelog record to the
+partition of the key's event (the tables are co-partitioned with the events), then the
+value into the table's local store (under that partition: `writing_as`), and, once the
+broker has the record, the changelog offset the store keeps (RocksDB resumes its restore
+from there).  An offset commit flushes the producer first, so it waits for these records.
 
-A record the broker refuses after the producer's retries is a state that a restart would
-not find: the worker stops (`on_failure`) rather than go on committing offsets past it.
+A record the broker refuses (after the producer's retries), or that the producer will not
+take, is a state the changelog lacks while the local store may hold it: the worker stops
+committing offsets (`on_failure`), writes nothing more, and marks its local tables stale
+(`mark_stale`), so that the next start drops them and restores from the changelog alone
+(`drop_if_stale`).  The events since the last commit are read again and rebuild the rest.
 """
 
 from __future__ import annotations
 
 import asyncio
 import functools
+import os
+import shutil
 from collections.abc import Callable, Iterable
+from pathlib import Path
 from typing import Any
+
+import structlog
 
 from streams.worker.topology import writing_as
 
+log = structlog.get_logger("dossierwatch.worker")
+
 Write = tuple[bytes, bytes | None, Any]
 """(key, new value or None to delete, the event whose partition the key is in)."""
+
+STALE_MARK = "changelog-refused"
+"""A file in the app's data folder: its local tables may hold what the changelog lacks."""
 
 
 class ChangelogWriter:
@@ -41,33 +54,45 @@ class ChangelogWriter:
             raise ValueError("ChangelogWriter supports the at_least_once guarantee only")
         self.app = app
         self.on_failure = on_failure
+        self.refused: BaseException | None = None
         self._topics: dict[int, str] = {}  # id(table) → its changelog topic
 
     def _topic(self, table: Any) -> str:
         name = self._topics.get(id(table))
         if name is None:
+            if (table.key_serializer, table.value_serializer) != ("raw", "raw"):
+                # The bytes go to the producer as they are, past the table's codecs.
+                raise TypeError(f"table {table.name!r} is not a raw bytes table")
             name = self._topics[id(table)] = table.changelog_topic.get_topic_name()
         return name
 
     async def write(self, table: Any, writes: Iterable[Write]) -> None:
-        """Store each value locally and send its changelog record; a delete of a key the
-        table does not hold sends nothing (as Faust's `del table[key]` is only asked for
-        a held key)."""
-        producer = self.app.producer._ensure_producer()  # aiokafka's, started by Faust
+        """Send each value's changelog record, then store it locally; a delete of a key
+        the table does not hold sends nothing (Faust's `del table[key]` was only asked
+        for a held key).  Once a record was refused, waits for the worker's stop instead:
+        nothing more may be written, and an agent that raised would only be restarted by
+        Faust's supervisor (whose restart then held the graceful stop until its backstop)."""
         topic, data = self._topic(table), table.data
+        producer = self.app.producer._ensure_producer()  # aiokafka's, started by Faust
         last: dict[int, asyncio.Future[Any]] = {}
         for key, value, event in writes:
+            if self.refused is not None:
+                await asyncio.get_running_loop().create_future()  # cancelled by the stop
+            if value is None and key not in data:
+                continue
+            partition = event.message.partition
+            try:
+                sent = await producer.send(topic, value, key=key, partition=partition)
+            except Exception as err:  # refused before it left: too large, no metadata, …
+                self._failed(err)
+                raise
+            sent.add_done_callback(self._check)
+            last[partition] = sent
             with writing_as(event):
                 if value is None:
-                    if key not in data:
-                        continue
                     del data[key]
                 else:
                     data[key] = value
-            partition = event.message.partition
-            sent = await producer.send(topic, value, key=key, partition=partition)
-            sent.add_done_callback(self._check)
-            last[partition] = sent
         for sent in last.values():
             # Records of a partition are acknowledged in order: its last one's offset is
             # what the store may say it holds (Faust records every record's; the same).
@@ -75,9 +100,16 @@ class ChangelogWriter:
 
     def _check(self, sent: asyncio.Future[Any]) -> None:
         if sent.cancelled():
-            return  # the producer is stopping: the offsets are not committed past it
+            self._failed(asyncio.CancelledError("changelog record cancelled"))
+            return
         err = sent.exception()
         if err is not None:
+            self._failed(err)
+
+    def _failed(self, err: BaseException) -> None:
+        if self.refused is None:
+            self.refused = err
+            mark_stale(Path(self.app.conf.datadir))
             self.on_failure(err)
 
 
@@ -86,3 +118,25 @@ def _persisted(table: Any, sent: asyncio.Future[Any]) -> None:
         return
     meta = sent.result()  # aiokafka's RecordMetadata: its topic_partition is a TP
     table.data.set_persisted_offset(meta.topic_partition, meta.offset)
+
+
+def mark_stale(datadir: Path) -> None:
+    """Mark the app's local tables stale (see the module's docstring)."""
+    datadir.mkdir(parents=True, exist_ok=True)
+    (datadir / STALE_MARK).touch()
+
+
+def drop_if_stale(datadir: Path, tabledir: Path) -> bool:
+    """At start, before any store opens: drop the local tables a refused changelog
+    record left stale (the restore then reads the whole changelog); whether it did."""
+    mark = datadir / STALE_MARK
+    if not mark.exists():
+        return False
+    shutil.rmtree(tabledir, ignore_errors=True)
+    os.unlink(mark)  # only once the tables are gone: a crash in between drops them again
+    log.warning(
+        "local tables dropped: a changelog record was refused before the last stop;"
+        " restoring them from the changelog",
+        tables=str(tabledir),
+    )
+    return True

@@ -94,6 +94,10 @@ class TableStates:
             if d is not None:
                 yield d
 
+    def writes(self) -> dict[str, bytes | None]:
+        """This batch's writes, still read through while they are being written."""
+        return dict(self._writes)
+
     def take_writes(self) -> dict[str, bytes | None]:
         writes, self._writes = self._writes, {}
         return writes
