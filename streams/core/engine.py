@@ -296,16 +296,15 @@ class Engine:
             return entry[0] if entry is not None and entry[1] == tag else None
 
         index = self.lanes[lane]
-        kept = index.live_entries(instant)
+        index.compact(instant)
         # Handed out by `due` and not fired yet: they have no entry, and are filed again
         # as the full scan filed them (the few that are in this lane).
         part = self.partition_of
         for key in self._popped:
-            if key in kept or (at := instant(key)) is None:
+            if (at := instant(key)) is None or index.holds(key, at):
                 continue
             if part is None or part(key) == lane[0]:
-                kept[key] = at
-        index.rebuild((at, key) for key, at in kept.items())
+                index.file_live(key, at)
 
     def rebuild(self, keys: Iterable[str] | None = None) -> int:
         """Start the schedule afresh from the states (after a rebalance or a restart);

@@ -80,14 +80,29 @@ def test_twin_entries_of_one_dossier_yield_it_once() -> None:
     assert len(index) == 0 and index.live == 0
 
 
-def test_live_entries_are_the_filed_keys_whose_live_instant_is_in_their_bucket() -> None:
-    """A key filed twice keeps only its live entry; a gone key and a moved one keep none."""
+def test_compaction_keeps_each_filed_key_whose_live_instant_is_in_its_bucket_once() -> None:
+    """A key filed twice keeps only its live entry; a gone key and a moved one keep none;
+    the index then hands out exactly the live keys, in order."""
     index = TimerIndex()
     live: dict[str, int | None] = {"moved": index.schedule("moved", None, 600)}
     live["moved"] = index.schedule("moved", live["moved"], 100)  # earlier: a second entry
     live["gone"] = index.schedule("gone", None, 200)
     live["kept"] = index.schedule("kept", None, 300)
+    index.postpone("kept", 300)  # filed twice in its own bucket
     live["gone"] = None
     live["elsewhere"] = index.schedule("elsewhere", None, 400)
     live["elsewhere"] = 900  # its wake-up was moved by a caller that filed it elsewhere
-    assert index.live_entries(live.get) == {"moved": 100, "kept": 300}
+    index.compact(live.get)
+    assert (len(index), index.live) == (2, 2)
+    assert index.holds("kept", 300) and not index.holds("gone", 200)
+    assert index.next_instant() == 60
+    assert list(index.pop_due(10_000, live.get)) == ["moved", "kept"]
+    assert len(index) == 0
+
+
+def test_a_live_key_without_an_entry_is_filed_and_counted() -> None:
+    """`file_live` files a key handed out and not fired yet, and counts it live."""
+    index = TimerIndex()
+    index.file_live("handed-out", 500)
+    assert (len(index), index.live) == (1, 1) and index.holds("handed-out", 500)
+    assert list(index.pop_due(501, {"handed-out": 500}.get)) == ["handed-out"]
