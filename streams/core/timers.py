@@ -108,8 +108,7 @@ class TimerIndex:
         self._entries = 0
         self.live = 0
         for at, key in entries:
-            self._file(key, at)
-            self.live += 1
+            self.file_live(key, at)
 
     def compact(self, live_instant: Callable[[str], int | None]) -> None:
         """Drop the stale entries where they lie: each bucket keeps, once, the keys whose

@@ -9,7 +9,7 @@ clocks (streams/core/clock.py); `due` asks them which dossiers to tick.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Iterator, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, Mapping, MutableMapping
 from dataclasses import dataclass, field
 
 import structlog
@@ -94,9 +94,10 @@ class TableStates:
             if d is not None:
                 yield d
 
-    def writes(self) -> dict[str, bytes | None]:
-        """This batch's writes, still read through while they are being written."""
-        return dict(self._writes)
+    def writes(self) -> Mapping[str, bytes | None]:
+        """This batch's writes, still read through while they are being written (a view:
+        take what is needed before the batch goes on)."""
+        return self._writes
 
     def take_writes(self) -> dict[str, bytes | None]:
         writes, self._writes = self._writes, {}

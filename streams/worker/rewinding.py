@@ -165,9 +165,7 @@ def hold_seeks(app: faust.App, seconds: float) -> None:
 def refuse_commits(app: faust.App, reason: str) -> None:
     """Commit no offset from now on, Faust's commit at a graceful stop included: a state
     the broker refused is lost, and only events read again can rebuild it."""
-    consumer = app.consumer
-    if not isinstance(consumer, RewindingConsumer):
-        raise TypeError("the app's consumer is not the rewinding one: call install() first")
+    consumer = _consumer(app)
     if consumer.commits_refused is None:
         consumer.commits_refused = reason
         log.error(
@@ -177,7 +175,11 @@ def refuse_commits(app: faust.App, reason: str) -> None:
 
 def resumed_at(app: faust.App) -> Mapping[TP, int]:
     """Stream partition → the offset reading resumed from after the last rebalance."""
+    return _consumer(app).resumed_at
+
+
+def _consumer(app: faust.App) -> RewindingConsumer:
     consumer = app.consumer
     if not isinstance(consumer, RewindingConsumer):
         raise TypeError("the app's consumer is not the rewinding one: call install() first")
-    return consumer.resumed_at
+    return consumer

@@ -18,6 +18,7 @@ from workers import WorkerProcess, produce
 
 from producers.simulator import simulate
 from streams.contract.events import encode_event, event_from_dict
+from streams.worker.topics import COMPACTED, TABLES, changelog_topic
 
 pytestmark = pytest.mark.kafka
 
@@ -124,7 +125,7 @@ def test_a_rocksdb_table_holds_what_its_changelog_says_and_how_far(
     events = _events(60)
     produce(kafka_bootstrap, topics.events, events)
     app_id = f"changelog-{uuid.uuid4().hex[:8]}"
-    changelog = f"{app_id}-dossiers-changelog"
+    changelog = changelog_topic(app_id, "dossiers")
     _read_all_and_stop(kafka_bootstrap, topics, tmp_path, app_id, len(events))
     latest = _changelog(kafka_bootstrap, changelog)
     assert sum(len(keys) for keys in latest.values()) >= len({key for key, _ in events})
@@ -132,7 +133,7 @@ def test_a_rocksdb_table_holds_what_its_changelog_says_and_how_far(
     assert {p: keys for p, keys in found.items() if keys} == _states(latest)
     ends = _end_offsets(kafka_bootstrap, changelog)
     assert persisted == {p: end - 1 for p, end in ends.items() if end > 0}
-    delete_topics(kafka_bootstrap, [changelog, f"{app_id}-clocks-changelog"])
+    delete_topics(kafka_bootstrap, [changelog_topic(app_id, t) for t in TABLES])
 
 
 def test_a_refused_changelog_record_stops_the_worker_and_the_restart_rebuilds_the_table(
@@ -144,12 +145,12 @@ def test_a_refused_changelog_record_stops_the_worker_and_the_restart_rebuilds_th
     worker drops its local tables, reads every event again, and ends with its store and
     its changelog alike."""
     app_id = f"refused-{uuid.uuid4().hex[:8]}"
-    changelogs = [f"{app_id}-{table}-changelog" for table in ("dossiers", "clocks")]
+    changelogs = [changelog_topic(app_id, t) for t in TABLES]
     create_topics(
         kafka_bootstrap,
         changelogs,
         topics.partitions,
-        {name: {"cleanup.policy": "compact", "max.message.bytes": "64"} for name in changelogs},
+        {name: {**COMPACTED, "max.message.bytes": "64"} for name in changelogs},
     )
     events = _events(10)
     produce(kafka_bootstrap, topics.events, events)

@@ -17,6 +17,8 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "bench"))
 
 from recovery import changelog, template_states
 
+from streams.worker.topics import COMPACTED, TABLES, changelog_topic
+
 pytestmark = pytest.mark.kafka
 
 DOSSIERS = 40_000
@@ -28,12 +30,12 @@ def test_health_says_recovering_with_progress_while_the_changelog_is_restored(
     kafka_bootstrap: str, topics: Topics, tmp_path: Path
 ) -> None:
     app_id = f"recovery-{uuid.uuid4().hex[:8]}"
-    changelogs = [f"{app_id}-{table}-changelog" for table in ("dossiers", "clocks")]
+    changelogs = [changelog_topic(app_id, t) for t in TABLES]
     create_topics(
         kafka_bootstrap,
         changelogs,
         topics.partitions,
-        {name: {"cleanup.policy": "compact"} for name in changelogs},
+        {name: COMPACTED for name in changelogs},
     )
     worker = None
     try:
