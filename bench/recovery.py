@@ -51,6 +51,7 @@ from memory_per_dossier import events
 from streams.contract.events import decode_event
 from streams.core.engine import Engine
 from streams.policy import builtin_book
+from streams.worker.topics import COMPACTED, TABLES, changelog_topic
 from streams.worker.core import TableStates
 
 TARGET_S = 60.0
@@ -101,13 +102,10 @@ def main() -> None:
     workdir = Path(tempfile.mkdtemp(prefix="dw-recovery-"))
     app_id = f"bench-recovery-{uuid.uuid4().hex[:6]}"
     prefix, topics = fresh_topics("recovery", args.partitions)
-    changelogs = [f"{app_id}-{name}-changelog" for name in ("dossiers", "clocks")]
+    changelogs = [changelog_topic(app_id, name) for name in TABLES]
     admin = KafkaAdminClient(bootstrap_servers=BOOTSTRAP)
     admin.create_topics(
-        [
-            NewTopic(t, args.partitions, 1, topic_configs={"cleanup.policy": "compact"})
-            for t in changelogs
-        ]
+        [NewTopic(t, args.partitions, 1, topic_configs=COMPACTED) for t in changelogs]
     )
     admin.close()
     worker = None
