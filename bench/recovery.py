@@ -51,8 +51,8 @@ from memory_per_dossier import events
 from streams.contract.events import decode_event
 from streams.core.engine import Engine
 from streams.policy import builtin_book
-from streams.worker.topics import COMPACTED, TABLES, changelog_topic
 from streams.worker.core import TableStates
+from streams.worker.topics import COMPACTED, TABLES, changelog_topic
 
 TARGET_S = 60.0
 PROGRESS = re.compile(r"recovering: ([\d,]+) of ([\d,]+) records")
