@@ -123,7 +123,9 @@ def keyed(alerts: list[Alert]) -> list[tuple[bytes | None, bytes]]:
 def notified(received: list[dict[str, Any]], paths: list[str]) -> dict[str, set[tuple[str, str]]]:
     """path → {(dossier, level)} of the firing alerts each webhook path was told about."""
     out: dict[str, set[tuple[str, str]]] = {}
-    for path, body in zip(paths, received, strict=True):
+    # Not strict: `paths` is the receiver's live list, and a POST may have landed since
+    # `received` was copied; both only grow, together, so the pairs of the copy still match.
+    for path, body in zip(paths, received, strict=False):
         for a in body.get("alerts", []):
             if a["status"] == "firing":
                 out.setdefault(path, set()).add((a["labels"]["dossier"], a["labels"]["level"]))

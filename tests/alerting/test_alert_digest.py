@@ -42,7 +42,7 @@ def stall(dossier: str, unit: str = "DEPT_TAX") -> Alert:
 def firing_at(hooks: WebhookReceiver, path: str) -> list[list[tuple[str, str, str]]]:
     """Per notification to `path`: its firing alerts as (dossier, rule, level)."""
     out = []
-    for p, body in zip(list(hooks.paths), list(hooks.received), strict=True):
+    for p, body in zip(list(hooks.paths), list(hooks.received), strict=False):
         if p == path:
             labels = [a["labels"] for a in body["alerts"] if a["status"] == "firing"]
             out.append(sorted((x["dossier"], x["rule"], x["level"]) for x in labels))
