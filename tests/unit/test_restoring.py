@@ -36,3 +36,24 @@ def test_a_table_with_a_changelog_callback_is_refused_since_restore_would_skip_i
 
     with pytest.raises(ValueError, match="on_changelog_event"):
         built(tmp_path).Table("extra", on_changelog_event=on_changelog_event)
+
+
+def test_a_changelog_record_queued_when_the_flow_resumes_stays_to_be_taken(
+    tmp_path: Path,
+) -> None:
+    app = built(tmp_path)
+    queue = app.tables.changelog_queue
+    queue.put_nowait("a standby record")
+    app.flow_control.suspend()
+    app.flow_control.resume()  # what Faust does once the stream partitions are sought
+    assert queue.qsize() == 1
+
+
+def test_a_revocation_empties_the_changelog_queue_for_the_next_recovery_to_read_again(
+    tmp_path: Path,
+) -> None:
+    app = built(tmp_path)
+    queue = app.tables.changelog_queue
+    queue.put_nowait("a record of the generation that ends")
+    app.tables.on_partitions_revoked(set())
+    assert queue.qsize() == 0
