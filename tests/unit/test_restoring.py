@@ -20,6 +20,14 @@ def built(tmp_path: Path) -> Any:
     return topology.build(s, Guard.single("x" * 32)).app
 
 
+def holding_one_record(tmp_path: Path) -> tuple[Any, Any]:
+    """The worker's app, and its changelog queue with one record not yet taken."""
+    app = built(tmp_path)
+    queue = app.tables.changelog_queue
+    queue.put_nowait("a changelog record")
+    return app, queue
+
+
 def test_the_worker_restores_its_tables_through_restore(tmp_path: Path) -> None:
     assert type(built(tmp_path).tables.recovery) is Restore
 
@@ -41,9 +49,7 @@ def test_a_table_with_a_changelog_callback_is_refused_since_restore_would_skip_i
 def test_a_changelog_record_queued_when_the_flow_resumes_stays_to_be_taken(
     tmp_path: Path,
 ) -> None:
-    app = built(tmp_path)
-    queue = app.tables.changelog_queue
-    queue.put_nowait("a standby record")
+    app, queue = holding_one_record(tmp_path)
     app.flow_control.suspend()
     app.flow_control.resume()  # what Faust does once the stream partitions are sought
     assert queue.qsize() == 1
@@ -52,8 +58,6 @@ def test_a_changelog_record_queued_when_the_flow_resumes_stays_to_be_taken(
 def test_a_revocation_empties_the_changelog_queue_for_the_next_recovery_to_read_again(
     tmp_path: Path,
 ) -> None:
-    app = built(tmp_path)
-    queue = app.tables.changelog_queue
-    queue.put_nowait("a record of the generation that ends")
+    app, queue = holding_one_record(tmp_path)
     app.tables.on_partitions_revoked(set())
     assert queue.qsize() == 0
