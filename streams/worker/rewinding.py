@@ -102,15 +102,13 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
         about one run in twenty).  Once a record of a partition is held back, none after it
         is handed on, so that the records read again are not taken as already read."""
         expected: dict[TP, int] = {}  # changelog partition → its next fetched record's index
-        held_back: set[TP] = set()
         try:
             async for tp, message in super().getmany(timeout):
                 offsets = self._fetched.get(tp)
                 if offsets is not None:
                     i = expected.get(tp, 0)
-                    if tp in held_back or i >= len(offsets) or offsets[i] != message.offset:
-                        held_back.add(tp)
-                        continue
+                    if i >= len(offsets) or offsets[i] != message.offset:
+                        continue  # one before it was held back (the index stays there)
                     expected[tp] = i + 1
                 yield tp, message
         finally:
