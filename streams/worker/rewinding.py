@@ -99,7 +99,7 @@ class RewindingConsumer(EagerFirst, faust_aiokafka.Consumer):
         the hole, and its store then said it held the changelog to its end.  Observed:
         after a kill -9, the survivor's standby partitions lacked their first 54 records
         and 141 of 300 overdue alerts never came (tests/integration/test_takeover_kafka.py,
-        about one run in twenty).  Once a record of a partition is held back, none after it
+        3 of 95 runs).  Once a record of a partition is held back, none after it
         is handed on, so that the records read again are not taken as already read."""
         expected: dict[TP, int] = {}  # changelog partition → its next fetched record's index
         try:
