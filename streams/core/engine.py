@@ -42,6 +42,10 @@ class States(Protocol):
 
     def live(self, key: str) -> tuple[int, int] | None: ...
 
+    def live_entries(self) -> Iterator[tuple[str, tuple[int, int]]]:
+        """(key, `live(key)`) of every dossier held with a wake-up, in one pass."""
+        ...
+
     def __iter__(self) -> Iterator[str]: ...
 
 
@@ -313,11 +317,15 @@ class Engine:
         self._popped.clear()
         entries: dict[Lane, list[tuple[int, str]]] = {}
         live = self.dossiers.live
-        for key in self.dossiers if keys is None else keys:
-            entry = live(key)
-            if entry is None:
-                continue
-            wake, tag = entry
+        # Every dossier: one pass over the stored values.  A look-up per key went, on a
+        # RocksDB table, through Faust's `in` and `[]` over every partition's store: 31 s
+        # of a 1,000,000-dossier worker's start, with the event loop held (py-spy).
+        found = (
+            self.dossiers.live_entries()
+            if keys is None
+            else ((key, entry) for key in keys if (entry := live(key)) is not None)
+        )
+        for key, (wake, tag) in found:
             if tag not in self.source_names:
                 d = self.dossiers.get(key)
                 if d is None:

@@ -203,6 +203,12 @@ class DossierStore(Mapping[str, Dossier]):
         raw = self._raw.get(key)
         return None if raw is None else live(raw)
 
+    def live_entries(self) -> Iterator[tuple[str, tuple[int, int]]]:
+        for key, raw in self._raw.items():
+            entry = live(raw)
+            if entry is not None:
+                yield key, entry
+
     def discard(self, key: str) -> Dossier | None:
         raw = self._raw.pop(key, None)
         return None if raw is None else self._read(key, raw)

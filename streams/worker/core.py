@@ -77,6 +77,18 @@ class TableStates:
         raw = self._raw(key)
         return None if raw is None else live(raw, observe=self.observe)
 
+    def live_entries(self) -> Iterator[tuple[str, tuple[int, int]]]:
+        """Read off the table's own iterator (one pass per partition's store), then this
+        batch's writes on top."""
+        writes = self._writes
+        for raw_key, value in self.table.items():
+            key = raw_key.decode()
+            if key not in writes and value and (entry := live(value, observe=self.observe)):
+                yield key, entry
+        for key, pending in list(writes.items()):
+            if pending is not None and (entry := live(pending, observe=self.observe)):
+                yield key, entry
+
     def __iter__(self) -> Iterator[str]:
         for key in list(self.table.keys()):
             if key.decode() not in self._writes:

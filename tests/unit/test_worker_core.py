@@ -228,6 +228,21 @@ def test_the_schedule_is_rebuilt_from_stored_states() -> None:
     assert fresh.rebuild() == 2
 
 
+def test_the_schedule_read_in_one_pass_holds_a_batch_s_writes_over_the_table() -> None:
+    """Rebuilt mid-batch, the schedule takes the batch's writes over the table: a dossier
+    received in it is there, one it discarded is not."""
+    w = Worker()
+    for name in ("A", "B"):
+        w.event(Story(name).received("2025-09-08T09:00").events[0], 0.0)
+    w.core.store.discard("B")
+    d = Story("D").received("2025-09-08T10:00").events[0]
+    w.core.on_event(encode_event(d), b"D", 0, 0.0)  # not committed: a pending write
+    entries = dict(w.core.store.live_entries())
+    assert sorted(entries) == ["A", "D"]
+    assert entries == {k: w.core.store.live(k) for k in ("A", "D")}
+    assert w.core.rebuild() == 2
+
+
 def test_the_clock_state_survives_a_restart() -> None:
     """Saved and restored, a partition's clocks resume at the stream time they had."""
     w = Worker()
