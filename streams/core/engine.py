@@ -310,22 +310,16 @@ class Engine:
             if part is None or part(key) == lane[0]:
                 index.file_live(key, at)
 
-    def rebuild(self, keys: Iterable[str] | None = None) -> int:
+    def rebuild(self) -> int:
         """Start the schedule afresh from the states (after a rebalance or a restart);
         how many dossiers wait for a wake-up."""
         self.lanes = {}
         self._popped.clear()
         entries: dict[Lane, list[tuple[int, str]]] = {}
-        live = self.dossiers.live
-        # Every dossier: one pass over the stored values.  A look-up per key went, on a
-        # RocksDB table, through Faust's `in` and `[]` over every partition's store: 31 s
-        # of a 1,000,000-dossier worker's start, with the event loop held (py-spy).
-        found = (
-            self.dossiers.live_entries()
-            if keys is None
-            else ((key, entry) for key in keys if (entry := live(key)) is not None)
-        )
-        for key, (wake, tag) in found:
+        # One pass over the stored values.  A look-up per key went, on a RocksDB table,
+        # through Faust's `in` and `[]` over every partition's store: 31 s of a
+        # 1,000,000-dossier worker's start, with the event loop held (py-spy).
+        for key, (wake, tag) in self.dossiers.live_entries():
             if tag not in self.source_names:
                 d = self.dossiers.get(key)
                 if d is None:
