@@ -89,34 +89,42 @@ class AdapterProcess:
         if secret is not None:
             write_token(self.secret_file, secret)
         auth = ["--secret-file", str(self.secret_file)] if secret is not None else []
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         self.log = workdir / "zalo-adapter.log"
-        cmd = [
-            sys.executable,
-            "-m",
-            "streams.cli.alerts",
-            "zalo-adapter",
-            "--port",
-            str(self.port),
-            "--recipients",
-            str(recipients_file),
-            "--token-file",
-            str(self.tokens),
-            "--app-id",
-            zalo.app_id if configured else "",
-            "--api-base",
-            zalo.url,
-            "--oauth-base",
-            zalo.url,
-            "--backoff",
-            str(BACKOFF),
-            *(auth or ["--insecure-no-auth"]),
-            *extra,
-        ]
-        with open(self.log, "ab") as out:
-            self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
-        wait_http(f"{self.url}/health", proc=self.proc, log=self.log)
+        # A free port can be taken by another test process before the adapter binds it
+        # (seen in CI: "address already in use"): then another port, not a failure.
+        for attempt in range(3):
+            self.port = free_port()
+            self.url = f"http://127.0.0.1:{self.port}"
+            cmd = [
+                sys.executable,
+                "-m",
+                "streams.cli.alerts",
+                "zalo-adapter",
+                "--port",
+                str(self.port),
+                "--recipients",
+                str(recipients_file),
+                "--token-file",
+                str(self.tokens),
+                "--app-id",
+                zalo.app_id if configured else "",
+                "--api-base",
+                zalo.url,
+                "--oauth-base",
+                zalo.url,
+                "--backoff",
+                str(BACKOFF),
+                *(auth or ["--insecure-no-auth"]),
+                *extra,
+            ]
+            with open(self.log, "ab") as out:
+                self.proc = subprocess.Popen(cmd, stdout=out, stderr=subprocess.STDOUT, env=env)
+            try:
+                wait_http(f"{self.url}/health", proc=self.proc, log=self.log)
+                return
+            except AssertionError as err:
+                if attempt == 2 or "address already in use" not in str(err):
+                    raise
 
     def post(
         self,
